@@ -1,0 +1,35 @@
+# The separations pipeline: data -> training -> aggregation -> figures and tables -> paper.
+#
+#   snakemake --cores 2        train the configured sweep (default: cpu) and build the paper
+#   snakemake figures          figures and tables from the committed results/ (no training)
+#   snakemake paper            the paper from the committed results/ (no training)
+#   snakemake --profile slurm  the same on a SLURM cluster
+#
+# All logic lives in the `separations` package (src/separations); the rules only call it.
+
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.json")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    """Train every job of the configured sweep, then build figures, tables and the paper."""
+    default_target: True
+    input:
+        runs=run_outputs(SWEEP),
+        paper="paper/main.pdf",

@@ -1,0 +1,122 @@
+"""Write generated examples to Parquet: the fixed evaluation sets, and dumps for inspection.
+
+    python -m separations.data idxl --length 20 --count 5 --seed 0 --out examples.parquet
+
+One row per example: human-readable columns from the task (``tokens``, ``target`` and the task's
+own), and the raw tensors (columns prefixed ``tensor_``) from which :func:`read_batch` rebuilds the
+exact batch. The pipeline's data rule writes each (task, N) evaluation set with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from .results import write_table
+from .tasks import TASKS, Batch, TaskConfigError, build_task
+
+PREFIX = "tensor_"
+
+
+def generate(task_name: str, length: int, count: int, seed: int, *, params: dict | None = None,
+             train: bool = False, chunk: int = 1000) -> tuple[Any, Batch]:  # fmt: skip
+    """``count`` examples from one generator seeded with ``seed`` (drawn in chunks of ``chunk``)."""
+    task = build_task(task_name, length, params)
+    generator = torch.Generator().manual_seed(seed)
+    parts = [
+        task.sample(min(chunk, count - start), generator, train=train)
+        for start in range(0, count, chunk)
+    ]
+    return task, concat(parts)
+
+
+def concat(parts: list[Batch]) -> Batch:
+    """Concatenate batches, padding each tensor's sequence axis to the widest."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for name in parts[0].tensors():
+        tensors = [p.tensors()[name] for p in parts]
+        if tensors[0].dim() >= 2 and len({t.shape[1] for t in tensors}) > 1:
+            width = max(t.shape[1] for t in tensors)
+            tensors = [
+                torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, width - t.shape[1]))
+                for t in tensors
+            ]
+        out[name] = torch.cat(tensors)
+    return Batch.from_tensors(out)
+
+
+def to_table(task, batch: Batch, *, seed: int, train: bool) -> pa.Table:
+    columns: dict[str, Any] = {"example": list(range(len(batch)))}
+    columns.update(task.describe(batch))
+    meta = {
+        "task": task.name,
+        "length": str(task.length),
+        "params": json.dumps(task.params, sort_keys=True),
+        "seed": str(seed),
+        "train": str(train),
+    }
+    for name, t in batch.tensors().items():
+        flat = t.reshape(len(batch), -1).numpy()
+        columns[PREFIX + name] = pa.array(list(flat))
+        meta[f"shape:{name}"] = json.dumps(list(t.shape[1:]))
+        meta[f"dtype:{name}"] = str(t.dtype).removeprefix("torch.")
+    table = pa.table(columns)
+    return table.replace_schema_metadata({k: str(v) for k, v in meta.items()})
+
+
+def read_batch(path) -> tuple[dict[str, str], Batch]:
+    """The batch stored in a file written by :func:`to_table`, and the file's metadata."""
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    tensors = {}
+    for col in table.column_names:
+        if not col.startswith(PREFIX):
+            continue
+        name = col.removeprefix(PREFIX)
+        shape = json.loads(meta[f"shape:{name}"])
+        dtype = getattr(torch, meta[f"dtype:{name}"])
+        values = table.column(col).combine_chunks()
+        flat = values.flatten().to_numpy(zero_copy_only=False)
+        array = np.asarray(flat).reshape(len(table), *shape)
+        tensors[name] = torch.from_numpy(array.copy()).to(dtype)
+    return meta, Batch.from_tensors(tensors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m separations.data", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("task", help=f"one of: {', '.join(sorted(TASKS))}")
+    parser.add_argument("--length", type=int, required=True, help="N, the evaluation length")
+    parser.add_argument("--count", type=int, required=True, help="number of examples")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--out", required=True, help="output .parquet file")
+    parser.add_argument("--params", default="{}", help="task parameters as JSON")
+    parser.add_argument("--train", action="store_true",
+                        help="draw from the training distribution (variable length)")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.task not in TASKS:
+        parser.error(f"unknown task {args.task!r}; allowed: {', '.join(sorted(TASKS))}")
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    try:
+        params = json.loads(args.params)
+        task, batch = generate(args.task, args.length, args.count, args.seed, params=params,
+                               train=args.train)  # fmt: skip
+    except (TaskConfigError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    write_table(to_table(task, batch, seed=args.seed, train=args.train), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

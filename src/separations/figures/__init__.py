@@ -1,0 +1,1 @@
+"""One module per paper figure; each has ``main()`` taking ``--metrics`` and ``--out``."""

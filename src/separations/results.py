@@ -1,0 +1,146 @@
+"""The declared Parquet schema of training results, provenance, and atomic writes.
+
+One row per (run, evaluation): a run is one learning rate and seed of one job. Every file the
+pipeline writes goes through :func:`write_atomic` (a temp file in the same folder, then a rename),
+so a killed job never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+
+METRICS_SCHEMA = pa.schema(
+    [
+        # what was trained
+        ("sweep", pa.string()),
+        ("job", pa.string()),
+        ("task", pa.string()),
+        ("model", pa.string()),
+        ("depth", pa.int32()),
+        ("width", pa.int32()),
+        ("heads", pa.int32()),  # null for families without heads
+        ("length", pa.int32()),
+        ("lr", pa.float64()),
+        ("seed", pa.int32()),
+        ("batch_size", pa.int32()),
+        ("max_steps", pa.int64()),
+        ("threshold", pa.float64()),
+        ("chance", pa.float64()),  # accuracy of guessing, for the task at this length
+        ("n_params", pa.int64()),
+        # one evaluation
+        ("step", pa.int64()),
+        ("examples", pa.int64()),
+        ("train_loss", pa.float64()),  # mean over the steps since the previous evaluation
+        ("val_loss", pa.float64()),
+        ("val_acc", pa.float64()),
+        ("solved", pa.bool_()),  # val_acc >= threshold
+        ("final", pa.bool_()),  # the run's last evaluation
+        ("wall_time", pa.float64()),  # seconds of training in this run so far
+        # provenance
+        ("package_version", pa.string()),
+        ("git_commit", pa.string()),
+        ("config_hash", pa.string()),
+        ("torch_version", pa.string()),
+        ("device", pa.string()),
+        ("host", pa.string()),
+    ]
+)
+
+#: columns that legitimately differ between two runs of the same config (timing, machine)
+NONDETERMINISTIC = ("wall_time", "host", "git_commit", "package_version")
+
+
+class SchemaError(ValueError):
+    """A Parquet file does not match the declared schema."""
+
+
+def git_commit() -> str:
+    """The commit of the checkout the code runs from ("unknown" outside git)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(config_hash: str, device: str) -> dict[str, str]:
+    import torch
+
+    return {
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "config_hash": config_hash,
+        "torch_version": torch.__version__,
+        "device": device,
+        "host": socket.gethostname() or platform.node(),
+    }
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` and rename the result onto ``path`` only if it succeeded."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def metrics_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
+
+
+def read_metrics(path: str | Path) -> pa.Table:
+    """Read a metrics file, refusing one whose schema is not :data:`METRICS_SCHEMA`."""
+    try:
+        schema = pq.read_schema(path)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a schema failure here
+        raise SchemaError(f"{path}: not a readable Parquet file ({e})") from None
+    expected = METRICS_SCHEMA.remove_metadata()
+    if not schema.remove_metadata().equals(expected):
+        have = {f.name: str(f.type) for f in schema}
+        want = {f.name: str(f.type) for f in expected}
+        missing = sorted(set(want) - set(have))
+        extra = sorted(set(have) - set(want))
+        wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+        detail = "; ".join(
+            part
+            for part in (
+                f"missing columns {missing}" if missing else "",
+                f"unexpected columns {extra}" if extra else "",
+                "wrong types " + ", ".join(f"{k}: {have[k]} (want {want[k]})" for k in wrong)
+                if wrong
+                else "",
+                "columns out of order" if not (missing or extra or wrong) else "",
+            )
+            if part
+        )
+        raise SchemaError(f"{path}: does not match the metrics schema: {detail}")
+    return pq.read_table(path)

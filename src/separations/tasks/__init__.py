@@ -1,0 +1,24 @@
+"""Task registry: a task is one module plus one entry here."""
+
+from __future__ import annotations
+
+from .base import Batch, Task, TaskConfigError
+from .idxl import IndexLookup
+
+TASKS: dict[str, type[Task]] = {
+    IndexLookup.name: IndexLookup,
+}
+
+
+def get_task(name: str) -> type[Task]:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise TaskConfigError(f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}") from None
+
+
+def build_task(name: str, length: int, params: dict | None = None) -> Task:
+    return get_task(name)(length, **(params or {}))
+
+
+__all__ = ["TASKS", "Batch", "Task", "TaskConfigError", "build_task", "get_task"]

@@ -1,0 +1,63 @@
+# Shared helpers: the sweep tables, built once when the workflow is parsed.
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from separations import config as sweep_config  # noqa: E402
+
+try:
+    sweep_config.check(config)
+except sweep_config.ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+SWEEP = config["sweep"]
+JOBS = {name: sweep_config.job_specs(config, name) for name in config["sweeps"]}
+
+# The rules call the package of this checkout, whether or not it is installed.
+SRC = Path(workflow.basedir) / "src"
+shell.prefix(f"export PYTHONPATH={SRC}" + "${{PYTHONPATH:+:$PYTHONPATH}}; ")
+
+
+wildcard_constraints:
+    sweep=r"[a-z0-9_]+",
+    task=r"[a-z0-9_-]+",
+    model=r"[a-z0-9_-]+",
+    shape=r"d\d+-w\d+(-h\d+)?",
+    length=r"\d+",
+    name=r"[a-z0-9_]+",
+
+
+def job_of(wildcards):
+    """The spec of the training job that the wildcards name."""
+    key = f"{wildcards.task}/{wildcards.model}/{wildcards.shape}/N{wildcards.length}"
+    try:
+        return JOBS[wildcards.sweep][key]
+    except KeyError:
+        raise WorkflowError(f"sweep {wildcards.sweep!r} has no job {key!r}") from None
+
+
+def run_outputs(sweep):
+    """Per-job metrics files of a sweep (what `all` asks for, so that it trains)."""
+    return [f"results/{sweep}/runs/{job}/metrics.parquet" for job in JOBS[sweep]]
+
+
+def eval_set_spec(wildcards):
+    """Size and seed of the evaluation set of (sweep, task, N), shared by the sweep's jobs."""
+    matching = [
+        spec
+        for spec in JOBS[wildcards.sweep].values()
+        if spec["task"] == wildcards.task and spec["length"] == int(wildcards.length)
+    ]
+    if not matching:
+        raise WorkflowError(
+            f"sweep {wildcards.sweep!r} has no job for task {wildcards.task!r} at N={wildcards.length}"
+        )
+    spec = matching[0]
+    return {
+        "count": spec["eval_size"],
+        "seed": spec["data_seed"],
+        "params": json.dumps(spec["task_params"], sort_keys=True),
+    }
