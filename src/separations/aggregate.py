@@ -1,6 +1,7 @@
 """Concatenate the per-job metrics of a sweep into one schema-checked Parquet (the cache).
 
-    python -m separations.aggregate --out results/cpu/metrics.parquet results/cpu/runs/**/metrics.parquet
+    python -m separations.aggregate --out results/cpu/metrics.parquet \\
+        results/cpu/runs/*/*/*/*/metrics.parquet
 
 A file whose schema is not the declared one stops aggregation with its name in the message.
 """
@@ -20,8 +21,9 @@ def aggregate(paths: list[str]) -> pa.Table:
         raise SchemaError("no metrics files to aggregate")
     tables = [read_metrics(p) for p in sorted(paths)]
     table = pa.concat_tables(tables).cast(METRICS_SCHEMA)
-    return table.sort_by([("job", "ascending"), ("lr", "descending"), ("seed", "ascending"),
-                          ("step", "ascending")])  # fmt: skip
+    return table.sort_by(
+        [("job", "ascending"), ("lr", "descending"), ("seed", "ascending"), ("step", "ascending")]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

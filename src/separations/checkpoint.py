@@ -32,14 +32,22 @@ def load(path: str | Path, config_hash: str) -> dict[str, Any] | None:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 - any failure to read means "start over"
-        log.warning("checkpoint %s is unreadable (%s: %s); starting this run from scratch",
-                    path, type(e).__name__, e)  # fmt: skip
+        log.warning(
+            "checkpoint %s is unreadable (%s: %s); starting this run from scratch",
+            path,
+            type(e).__name__,
+            e,
+        )
         return None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         log.warning("checkpoint %s has an unknown format; starting this run from scratch", path)
         return None
     if payload.get("config_hash") != config_hash:
-        log.warning("checkpoint %s belongs to config %s, not %s; starting this run from scratch",
-                    path, payload.get("config_hash"), config_hash)  # fmt: skip
+        log.warning(
+            "checkpoint %s belongs to config %s, not %s; starting this run from scratch",
+            path,
+            payload.get("config_hash"),
+            config_hash,
+        )
         return None
     return payload

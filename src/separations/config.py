@@ -25,10 +25,23 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.json"
 
 #: settings that may change a run's numbers; they enter the config hash
 NUMERIC_KEYS = (
-    "task", "task_params", "model", "depth", "width", "heads", "length", "learning_rates",
-    "seeds", "batch_size", "max_steps", "eval_every", "threshold", "eval_size", "data_seed",
+    "task",
+    "task_params",
+    "model",
+    "depth",
+    "width",
+    "heads",
+    "length",
+    "learning_rates",
+    "seeds",
+    "batch_size",
+    "max_steps",
+    "eval_every",
+    "threshold",
+    "eval_size",
+    "data_seed",
     "threads",
-)  # fmt: skip
+)
 
 
 class ConfigError(ValueError):
@@ -48,7 +61,9 @@ def validate_schema(config: dict[str, Any]) -> None:
     import jsonschema
 
     schema = json.loads(SCHEMA.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: e.path)
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: e.path
+    )
     if errors:
         e = errors[0]
         key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
@@ -60,13 +75,21 @@ def check(config: dict[str, Any]) -> None:
     for name, params in config["tasks"].items():
         if name not in TASKS:
             raise ConfigError(
-                f"config key tasks.{name}: unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}"
+                f"config key tasks.{name}: unknown task {name!r}; "
+                f"allowed: {', '.join(sorted(TASKS))}"
             )
         extra = sorted(set(params or {}) - set(TASKS[name].defaults))
         if extra:
             raise ConfigError(
                 f"config key tasks.{name}: unknown parameter(s) {extra}; "
                 f"allowed: {', '.join(sorted(TASKS[name].defaults))}"
+            )
+    for figure, names in config["figures"].items():
+        unknown = sorted(set(names) - set(config["results"]))
+        if unknown:
+            raise ConfigError(
+                f"config key figures.{figure}: unknown result table(s) {unknown}; "
+                f"allowed: {', '.join(sorted(config['results']))}"
             )
     if config["sweep"] not in config["sweeps"]:
         raise ConfigError(

@@ -25,8 +25,16 @@ from .tasks import TASKS, Batch, TaskConfigError, build_task
 PREFIX = "tensor_"
 
 
-def generate(task_name: str, length: int, count: int, seed: int, *, params: dict | None = None,
-             train: bool = False, chunk: int = 1000) -> tuple[Any, Batch]:  # fmt: skip
+def generate(
+    task_name: str,
+    length: int,
+    count: int,
+    seed: int,
+    *,
+    params: dict | None = None,
+    train: bool = False,
+    chunk: int = 1000,
+) -> tuple[Any, Batch]:
     """``count`` examples from one generator seeded with ``seed`` (drawn in chunks of ``chunk``)."""
     task = build_task(task_name, length, params)
     generator = torch.Generator().manual_seed(seed)
@@ -92,16 +100,20 @@ def read_batch(path) -> tuple[dict[str, str], Batch]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m separations.data", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m separations.data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("task", help=f"one of: {', '.join(sorted(TASKS))}")
     parser.add_argument("--length", type=int, required=True, help="N, the evaluation length")
     parser.add_argument("--count", type=int, required=True, help="number of examples")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", required=True, help="output .parquet file")
     parser.add_argument("--params", default="{}", help="task parameters as JSON")
-    parser.add_argument("--train", action="store_true",
-                        help="draw from the training distribution (variable length)")  # fmt: skip
+    parser.add_argument(
+        "--train", action="store_true", help="draw from the training distribution (variable length)"
+    )
     args = parser.parse_args(argv)
     if args.task not in TASKS:
         parser.error(f"unknown task {args.task!r}; allowed: {', '.join(sorted(TASKS))}")
@@ -109,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count must be at least 1")
     try:
         params = json.loads(args.params)
-        task, batch = generate(args.task, args.length, args.count, args.seed, params=params,
-                               train=args.train)  # fmt: skip
+        task, batch = generate(
+            args.task, args.length, args.count, args.seed, params=params, train=args.train
+        )
     except (TaskConfigError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -71,12 +71,18 @@ def git_commit() -> str:
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -144,3 +150,15 @@ def read_metrics(path: str | Path) -> pa.Table:
         )
         raise SchemaError(f"{path}: does not match the metrics schema: {detail}")
     return pq.read_table(path)
+
+
+def load_results(pairs: list[str]) -> dict:
+    """Result tables from ``NAME=PATH`` pairs; ``metrics`` tables are schema-checked."""
+    out = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep:
+            raise ValueError(f"expected NAME=PATH, got {pair!r}")
+        table = read_metrics(path) if name == "metrics" else pq.read_table(path)
+        out[name] = table.to_pandas()
+    return out

@@ -43,9 +43,13 @@ def best_over_lr(metrics: pd.DataFrame) -> pd.DataFrame:
     per_run = runs(metrics)
     per_lr = (
         per_run.groupby(CELL + ["lr"], dropna=False)
-        .agg(acc=("best_acc", "mean"), solved_step=("solved_step", "max"),
-             seeds=("seed", "nunique"), threshold=("threshold", "first"),
-             max_steps=("max_steps", "first"))  # fmt: skip
+        .agg(
+            acc=("best_acc", "mean"),
+            solved_step=("solved_step", "max"),
+            seeds=("seed", "nunique"),
+            threshold=("threshold", "first"),
+            max_steps=("max_steps", "first"),
+        )
         .reset_index()
     )
     best = per_lr.sort_values(["acc", "lr"], ascending=[False, False]).groupby(CELL).head(1)

@@ -96,8 +96,16 @@ def evaluate(model, task: Task, batch: Batch, batch_size: int, device) -> tuple[
 class Run:
     """One learning rate and seed of a job, resumable from its checkpoint."""
 
-    def __init__(self, spec: dict[str, Any], task: Task, lr: float, seed: int, device,
-                 ckpt_dir: Path, stop: StopFlag) -> None:  # fmt: skip
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        task: Task,
+        lr: float,
+        seed: int,
+        device,
+        ckpt_dir: Path,
+        stop: StopFlag,
+    ) -> None:
         self.spec, self.task, self.lr, self.seed = spec, task, lr, seed
         self.device, self.stop = device, stop
         self.name = run_name(lr, seed)
@@ -123,8 +131,9 @@ class Run:
     def train(self, val: Batch, progress=None) -> list[dict]:
         spec, task = self.spec, self.task
         torch.manual_seed(self.seed)
-        model = build_model(spec["model"], task, depth=spec["depth"], width=spec["width"],
-                            heads=spec["heads"]).to(self.device)  # fmt: skip
+        model = build_model(
+            spec["model"], task, depth=spec["depth"], width=spec["width"], heads=spec["heads"]
+        ).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         n_params = count_parameters(model)
         state = {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
@@ -137,13 +146,23 @@ class Run:
         if progress is not None:
             progress.update(state["step"])
         base = {
-            "sweep": spec["sweep"], "job": spec["job"], "task": spec["task"],
-            "model": spec["model"], "depth": spec["depth"], "width": spec["width"],
-            "heads": spec["heads"], "length": spec["length"], "lr": self.lr, "seed": self.seed,
-            "batch_size": spec["batch_size"], "max_steps": spec["max_steps"],
-            "threshold": spec["threshold"], "chance": task.chance, "n_params": n_params,
+            "sweep": spec["sweep"],
+            "job": spec["job"],
+            "task": spec["task"],
+            "model": spec["model"],
+            "depth": spec["depth"],
+            "width": spec["width"],
+            "heads": spec["heads"],
+            "length": spec["length"],
+            "lr": self.lr,
+            "seed": self.seed,
+            "batch_size": spec["batch_size"],
+            "max_steps": spec["max_steps"],
+            "threshold": spec["threshold"],
+            "chance": task.chance,
+            "n_params": n_params,
             **provenance(self.hash, self.device.type),
-        }  # fmt: skip
+        }
 
         def save() -> None:
             checkpoint.save(
@@ -160,15 +179,31 @@ class Run:
             )
             diverged = state["loss_count"] > 0 and not math.isfinite(train_loss)
             done = final_hint or acc >= spec["threshold"] or diverged
-            state["rows"].append({
-                **base, "step": state["step"], "examples": state["step"] * spec["batch_size"],
-                "train_loss": train_loss, "val_loss": val_loss, "val_acc": acc,
-                "solved": acc >= spec["threshold"], "final": done, "wall_time": state["wall"],
-            })  # fmt: skip
+            state["rows"].append(
+                {
+                    **base,
+                    "step": state["step"],
+                    "examples": state["step"] * spec["batch_size"],
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "val_acc": acc,
+                    "solved": acc >= spec["threshold"],
+                    "final": done,
+                    "wall_time": state["wall"],
+                }
+            )
             state["loss_sum"], state["loss_count"] = 0.0, 0
-            log.info("%s step %d/%d: train loss %.4f, val loss %.4f, val acc %.4f (%.1f s)%s",
-                     self.name, state["step"], spec["max_steps"], train_loss, val_loss, acc,
-                     state["wall"], " [diverged]" if diverged else "")  # fmt: skip
+            log.info(
+                "%s step %d/%d: train loss %.4f, val loss %.4f, val acc %.4f (%.1f s)%s",
+                self.name,
+                state["step"],
+                spec["max_steps"],
+                train_loss,
+                val_loss,
+                acc,
+                state["wall"],
+                " [diverged]" if diverged else "",
+            )
             return done
 
         if not state["rows"]:
@@ -202,9 +237,16 @@ class Run:
                 save()
 
 
-def train_job(spec: dict[str, Any], data: str | Path, out: str | Path, *, threads: int = 1,
-              device: str = "auto", checkpoint_dir: str | Path | None = None,
-              show_progress: bool | None = None) -> None:  # fmt: skip
+def train_job(
+    spec: dict[str, Any],
+    data: str | Path,
+    out: str | Path,
+    *,
+    threads: int = 1,
+    device: str = "auto",
+    checkpoint_dir: str | Path | None = None,
+    show_progress: bool | None = None,
+) -> None:
     torch.set_num_threads(threads)
     dev = pick_device(device)
     out = Path(out)
@@ -213,12 +255,17 @@ def train_job(spec: dict[str, Any], data: str | Path, out: str | Path, *, thread
     task = build_task(spec["task"], spec["length"], spec["task_params"])
     meta, val = read_batch(data)
     if meta.get("task") != spec["task"] or int(meta.get("length", -1)) != spec["length"]:
-        raise ValueError(f"{data}: evaluation set is for {meta.get('task')} at N={meta.get('length')},"
-                         f" not {spec['task']} at N={spec['length']}")  # fmt: skip
+        raise ValueError(
+            f"{data}: evaluation set is for {meta.get('task')} at N={meta.get('length')},"
+            f" not {spec['task']} at N={spec['length']}"
+        )
     stop = StopFlag()
     stop.install()
-    runs = [Run(spec, task, lr, seed, dev, ckpt_dir, stop)
-            for lr in spec["learning_rates"] for seed in spec["seeds"]]  # fmt: skip
+    runs = [
+        Run(spec, task, lr, seed, dev, ckpt_dir, stop)
+        for lr in spec["learning_rates"]
+        for seed in spec["seeds"]
+    ]
     log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
@@ -250,8 +297,11 @@ def train_job(spec: dict[str, Any], data: str | Path, out: str | Path, *, thread
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m separations.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m separations.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
     parser.add_argument("--data", required=True, help="evaluation-set Parquet")
     parser.add_argument("--out", required=True, help="metrics Parquet to write")
@@ -264,12 +314,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(args.log))
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
     spec = json.loads(args.spec)
     try:
-        train_job(spec, args.data, args.out, threads=args.threads, device=args.device,
-                  checkpoint_dir=args.checkpoint_dir)  # fmt: skip
+        train_job(
+            spec,
+            args.data,
+            args.out,
+            threads=args.threads,
+            device=args.device,
+            checkpoint_dir=args.checkpoint_dir,
+        )
     except Interrupted as e:
         log.warning("%s; rerun the job to resume", e)
         return 128 + e.signum

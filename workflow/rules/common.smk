@@ -61,3 +61,18 @@ def eval_set_spec(wildcards):
         "seed": spec["data_seed"],
         "params": json.dumps(spec["task_params"], sort_keys=True),
     }
+
+
+# Result tables and paper artefacts.
+RESULTS = {name: path.format(sweep=SWEEP) for name, path in config["results"].items()}
+FIGURES = expand("paper/figures/{name}.pdf", name=list(config["figures"]))
+TABLES = ["paper/generated/numbers.tex", "paper/generated/claims.tex"]
+
+
+def result_inputs(names):
+    """Snakemake inputs {name: path} of the named result tables."""
+    return {name: RESULTS[name] for name in names}
+
+
+def input_flags(names):
+    return " ".join(f"--input {name}={RESULTS[name]}" for name in names)

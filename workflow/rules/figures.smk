@@ -1,10 +1,5 @@
-METRICS = f"results/{SWEEP}/metrics.parquet"
-FIGURES = expand("paper/figures/{name}.pdf", name=config["figures"])
-TABLES = ["paper/generated/numbers.tex", "paper/generated/claims.tex"]
-
-
 rule figures:
-    """Every figure and table of the paper, drawn from the cached results of the sweep."""
+    """Every figure and table of the paper, drawn from the cached results (no training)."""
     input:
         FIGURES,
         TABLES,
@@ -13,30 +8,33 @@ rule figures:
 rule figure:
     """One figure: src/separations/figures/<name>.py."""
     input:
-        METRICS,
+        unpack(lambda wildcards: result_inputs(config["figures"][wildcards.name])),
     output:
         "paper/figures/{name}.pdf",
     log:
         "paper/figures/{name}.log",
     conda:
         "../../envs/separations.yaml"
+    params:
+        inputs=lambda wildcards: input_flags(config["figures"][wildcards.name]),
     shell:
-        "python -m separations.figures.{wildcards.name} --metrics {input} --out {output}"
+        "python -m separations.figures.{wildcards.name} {params.inputs} --out {output}"
         " > {log} 2>&1"
 
 
 rule tables:
     """Claims table with computed verdicts, and the numbers the text quotes."""
     input:
-        METRICS,
+        **RESULTS,
     output:
         TABLES,
-    params:
-        sweep=SWEEP,
     log:
         "paper/generated/tables.log",
     conda:
         "../../envs/separations.yaml"
+    params:
+        inputs=input_flags(RESULTS),
+        sweep=SWEEP,
     shell:
-        "python -m separations.report --metrics {input} --sweep {params.sweep}"
+        "python -m separations.report {params.inputs} --sweep {params.sweep}"
         " --outdir paper/generated > {log} 2>&1"

@@ -4,13 +4,13 @@ rule train:
         data="results/{sweep}/data/{task}/N{length}.parquet",
     output:
         metrics="results/{sweep}/runs/{task}/{model}/{shape}/N{length}/metrics.parquet",
-    params:
-        spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
     log:
         "results/{sweep}/runs/{task}/{model}/{shape}/N{length}/train.log",
-    threads: lambda wildcards: job_of(wildcards)["threads"]
     conda:
         "../../envs/separations.yaml"
+    threads: lambda wildcards: job_of(wildcards)["threads"]
+    params:
+        spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
     shell:
         "python -m separations.train --spec {params.spec:q} --data {input.data}"
         " --out {output.metrics} --log {log} --threads {threads} 2> /dev/null"

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ..results import write_atomic  # noqa: E402
-from ..summary import best_over_lr, load, model_label  # noqa: E402
+from ..results import load_results, write_atomic  # noqa: E402
+from ..summary import best_over_lr, model_label  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
 
@@ -22,9 +22,9 @@ sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
 def label_order(best: pd.DataFrame) -> list[str]:
     """Transformers first, then by family, depth and width."""
     rows = best.drop_duplicates("label").sort_values(
-        ["model", "depth", "width"], key=lambda s: s.map({"transformer": "0"}).fillna(s.astype(str))
-        if s.name == "model" else s,
-    )  # fmt: skip
+        ["model", "depth", "width"],
+        key=lambda s: s.map({"transformer": "0"}).fillna(s.astype(str)) if s.name == "model" else s,
+    )
     return list(rows["label"])
 
 
@@ -35,14 +35,25 @@ def accuracy_heatmap(ax, metrics: pd.DataFrame, task: str, title: str) -> None:
         return empty(ax, f"no {task} results in this sweep")
     grid = best.pivot_table(index="label", columns="length", values="acc", aggfunc="max")
     grid = grid.reindex(label_order(best))
-    sns.heatmap(grid * 100, ax=ax, annot=True, fmt=".0f", vmin=0, vmax=100, cmap="viridis",
-                cbar_kws={"label": "accuracy (%)"}, linewidths=0.5)  # fmt: skip
+    sns.heatmap(
+        grid * 100,
+        ax=ax,
+        annot=True,
+        fmt=".0f",
+        vmin=0,
+        vmax=100,
+        cmap="viridis",
+        cbar_kws={"label": "accuracy (%)"},
+        linewidths=0.5,
+    )
     ax.set_xlabel("N (evaluation length)")
     ax.set_ylabel("")
     ax.set_title(title)
 
 
-def training_curves(ax, metrics: pd.DataFrame, task: str, length: int | None, title: str) -> int | None:
+def training_curves(
+    ax, metrics: pd.DataFrame, task: str, length: int | None, title: str
+) -> int | None:
     """Validation accuracy vs step of each model's best learning rate at one N (Fig. 2 middle).
 
     With ``length=None`` or a length the sweep lacks, the largest N of the task is used; the N
@@ -57,13 +68,21 @@ def training_curves(ax, metrics: pd.DataFrame, task: str, length: int | None, ti
     df = df[df["length"] == length]
     best = best_over_lr(df)
     for _, cell in best.iterrows():
-        runs = df[(df["model"] == cell.model) & (df["depth"] == cell.depth)
-                  & (df["width"] == cell.width) & (df["lr"] == cell.best_lr)]  # fmt: skip
+        runs = df[
+            (df["model"] == cell.model)
+            & (df["depth"] == cell.depth)
+            & (df["width"] == cell.width)
+            & (df["lr"] == cell.best_lr)
+        ]
         if cell.model == "transformer":
             runs = runs[runs["heads"].fillna(0) == cell.heads]
         curve = runs.groupby("step")["val_acc"].mean()
-        ax.plot(curve.index, curve.values * 100, marker=".",
-                label=f"{model_label(cell.model, cell.depth, cell.width)}, lr {cell.best_lr:g}")  # fmt: skip
+        ax.plot(
+            curve.index,
+            curve.values * 100,
+            marker=".",
+            label=f"{model_label(cell.model, cell.depth, cell.width)}, lr {cell.best_lr:g}",
+        )
     chance = 100.0 * float(df["chance"].max())
     if chance > 0:
         ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
@@ -86,12 +105,22 @@ def save(fig, out: str | Path) -> None:
     plt.close(fig)
 
 
-def cli(draw: Callable[[pd.DataFrame], plt.Figure], doc: str | None,
-        argv: list[str] | None = None) -> int:  # fmt: skip
+def cli(
+    draw: Callable[[dict[str, pd.DataFrame]], plt.Figure],
+    doc: str | None,
+    argv: list[str] | None = None,
+) -> int:
+    """Command line of a figure script: ``--input NAME=PATH ... --out FILE``."""
     parser = argparse.ArgumentParser(description=doc)
-    parser.add_argument("--metrics", required=True, help="aggregated metrics Parquet")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a result table (names as in config.yaml `results`)",
+    )
     parser.add_argument("--out", required=True, help="figure file (.pdf or .png)")
     args = parser.parse_args(argv)
-    save(draw(load(args.metrics)), args.out)
+    save(draw(load_results(args.input)), args.out)
     print(f"wrote {args.out}")
     return 0

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 from .common import cli, training_curves
 
 
-def draw(metrics):
+def draw(results):
+    metrics = results["metrics"]
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
     training_curves(ax, metrics, "idxl", 200, "Index Lookup")
     return fig

@@ -14,7 +14,9 @@ def get_task(name: str) -> type[Task]:
     try:
         return TASKS[name]
     except KeyError:
-        raise TaskConfigError(f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}") from None
+        raise TaskConfigError(
+            f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}"
+        ) from None
 
 
 def build_task(name: str, length: int, params: dict | None = None) -> Task:

@@ -74,7 +74,9 @@ class Task(ABC):
     """
 
     name: ClassVar[str]
-    input_kind: ClassVar[str] = "tokens"  # "tokens" (an embedding table) or "vectors" (a projection)
+    input_kind: ClassVar[str] = (
+        "tokens"  # "tokens" (an embedding table) or "vectors" (a projection)
+    )
     readout: ClassVar[str] = "last"
     #: task parameters and their defaults; config blocks may override them
     defaults: ClassVar[dict[str, Any]] = {}

@@ -1,47 +1,28 @@
-"""The papers' claims as checks on our results: each claim computes its verdict from the metrics.
+"""Paper 1's claims (Bhattamishra et al., 2024), checked on the training metrics.
 
-A claim is a function of the best-over-learning-rate table (see :mod:`separations.summary`) that
-returns what our results show and a verdict. Verdicts are never typed by hand; a claim whose cells
-the sweep lacks is "not tested". Add a claim by writing a function and registering it in CLAIMS.
+Each check reads the best-over-learning-rate table of the ``metrics`` results
+(:func:`separations.summary.best_over_lr`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import pandas as pd
 
-from .models import FAMILIES
-
-SUPPORTED, CONTRADICTED, PARTLY, NOT_TESTED = "supported", "contradicted", "partly", "not tested"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ours: str
-    verdict: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    statement: str
-    paper: str
-    check: Callable[[pd.DataFrame], Verdict]
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.1f}\\%"
+from ..models import FAMILIES
+from ..summary import best_over_lr
+from .base import CONTRADICTED, NOT_TESTED, PARTLY, SUPPORTED, Claim, Verdict, pct
 
 
 def is_recurrent(model: str) -> bool:
     return model in FAMILIES and FAMILIES[model].recurrent
 
 
-def idx_lookup(best: pd.DataFrame) -> Verdict:
+def idx_lookup(results: Mapping[str, pd.DataFrame]) -> Verdict:
     """P1-IDX: TF-(1, 64) solves Index Lookup at every N; recurrent models fail beyond N≈100."""
-    idx = best[best["task"] == "idxl"]
+    metrics = results["metrics"]
+    idx = best_over_lr(metrics[metrics["task"] == "idxl"])
     tf = idx[(idx["model"] == "transformer") & (idx["depth"] == 1) & (idx["width"] == 64)]
     tf = tf.groupby("length")["acc"].max()
     rec = idx[idx["model"].map(is_recurrent)]
@@ -73,7 +54,3 @@ CLAIMS: list[Claim] = [
         idx_lookup,
     ),
 ]
-
-
-def evaluate(best: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
-    return [(claim, claim.check(best)) for claim in CLAIMS]
