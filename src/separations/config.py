@@ -91,6 +91,13 @@ def check(config: dict[str, Any]) -> None:
                 f"config key figures.{figure}: unknown result table(s) {unknown}; "
                 f"allowed: {', '.join(sorted(config['results']))}"
             )
+    for sweep, body in config["sweeps"].items():
+        for name in body.get("tasks") or {}:
+            if name not in TASKS:
+                raise ConfigError(
+                    f"config key sweeps.{sweep}.tasks.{name}: unknown task {name!r}; "
+                    f"allowed: {', '.join(sorted(TASKS))}"
+                )
     if config["sweep"] not in config["sweeps"]:
         raise ConfigError(
             f"config key sweep: no sweep named {config['sweep']!r}; "
@@ -100,7 +107,13 @@ def check(config: dict[str, Any]) -> None:
         jobs(config, sweep)
 
 
-def _check_block(config: dict[str, Any], where: str, block: dict[str, Any]) -> None:
+def task_params(config: dict[str, Any], sweep: str, task: str) -> dict[str, Any]:
+    """A task's parameters in a sweep: the global ``tasks`` block, then the sweep's overrides."""
+    body = config["sweeps"][sweep]
+    return {**(config["tasks"].get(task) or {}), **((body.get("tasks") or {}).get(task) or {})}
+
+
+def _check_block(config: dict[str, Any], sweep: str, where: str, block: dict[str, Any]) -> None:
     for task in block["task"]:
         if task not in TASKS:
             raise ConfigError(
@@ -109,7 +122,7 @@ def _check_block(config: dict[str, Any], where: str, block: dict[str, Any]) -> N
             )
         for length in block["length"]:
             try:
-                TASKS[task](length, **(config["tasks"].get(task) or {}))
+                TASKS[task](length, **task_params(config, sweep, task))
             except TaskConfigError as e:
                 raise ConfigError(f"config key {where}.length: {e}") from None
     for model in block["model"]:
@@ -155,7 +168,7 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for b, block in enumerate(body["grid"]):
         where = f"sweeps.{sweep}.grid[{b}]"
-        _check_block(config, where, block)
+        _check_block(config, sweep, where, block)
         settings = {**base, **(block.get("training") or {})}
         for task, model, depth, width, length in itertools.product(
             block["task"], block["model"], block["depth"], block["width"], block["length"]
@@ -166,7 +179,7 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                     "sweep": sweep,
                     "job": job_id(task, model, depth, width, heads, length),
                     "task": task,
-                    "task_params": dict(config["tasks"].get(task) or {}),
+                    "task_params": task_params(config, sweep, task),
                     "model": model,
                     "depth": depth,
                     "width": width,
