@@ -1,0 +1,77 @@
+"""Shared fixtures: the repository root and throw-away copies of the workflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "src", "paper", "envs", "pyproject.toml"]
+
+# Tests run with one torch thread so that two cores can run two Snakemake jobs.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def copy_workflow(dest: Path, *, results: bool = False) -> Path:
+    """A copy of the workflow (code, config, paper sources) in ``dest``, without results."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+            if name == "paper":  # generated artefacts stay behind
+                ignore = shutil.ignore_patterns("figures", "generated", "*.pdf", "*.log", "*.aux")
+            shutil.copytree(src, dest / name, ignore=ignore)
+        else:
+            shutil.copy2(src, dest / name)
+    if results:
+        shutil.copytree(ROOT / "results", dest / "results")
+    return dest
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True, timeout: int = 900):
+    """Run Snakemake in ``cwd``; returns the CompletedProcess (stdout and stderr merged)."""
+    proc = subprocess.run(
+        ["snakemake", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}")
+    return proc
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a (dry-)run's output."""
+    counts: dict[str, int] = {}
+    lines = output.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Job stats:")
+    except StopIteration:
+        return counts
+    for line in lines[start + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture
+def config() -> dict:
+    with open(ROOT / "config.yaml") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture
+def workflow_copy(tmp_path: Path) -> Path:
+    return copy_workflow(tmp_path / "wf")

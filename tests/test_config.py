@@ -1,0 +1,105 @@
+"""Bad configuration stops Snakemake before any job, with one message naming the key."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+import yaml
+from conftest import ROOT, planned_jobs, snakemake
+
+from separations import config as sweep_config
+
+
+def mutate(config: dict, path: str, value) -> dict:
+    """A copy of config with the dotted ``path`` (list indices as numbers) set to value."""
+    out = copy.deepcopy(config)
+    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+    node = out
+    for key in keys[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return out
+
+
+DELETE = object()
+
+BAD = [
+    ("sweeps.cpu.grid.0.task", ["idxl", "sorting"], ["sweeps.cpu.grid[0].task", "sorting", "idxl"]),
+    ("sweeps.cpu.grid.0.model", ["gru"], ["sweeps.cpu.grid[0].model", "gru", "lstm, "]),
+    ("sweeps.cpu.grid.0.width", [-64], ["sweeps.cpu.grid.0.width", "-64"]),
+    ("training.learning_rates", ["fast"], ["training.learning_rates.0", "fast"]),
+    ("sweep", "nosuch", ["config key sweep", "nosuch", "ci, cpu"]),
+    ("sweeps.cpu.grid.0.heads", [3], ["sweeps.cpu.grid[0]", "not divisible by heads 3"]),
+    ("sweeps.cpu.grid.1.depth", [4], ["sweeps.cpu.grid[1]", "depth must be in 1..3"]),
+    ("sweeps.cpu.grid.0.length", [5], ["sweeps.cpu.grid[0].length", "min_length"]),
+    ("tasks.idxl.alphabet", 1000, ["alphabet must be in 2..64"]),
+    ("figures.idxl_heatmap", ["nosuch"], ["figures.idxl_heatmap", "nosuch"]),
+]
+
+
+def load_checked(config: dict) -> None:
+    sweep_config.validate_schema(config)
+    sweep_config.check(config)
+
+
+@pytest.mark.parametrize("path, value, expected", BAD, ids=[b[0] for b in BAD])
+def test_bad_values_are_rejected_with_the_key_named(config, path, value, expected):
+    with pytest.raises(sweep_config.ConfigError) as error:
+        load_checked(mutate(config, path, value))
+    for fragment in expected:
+        assert fragment in str(error.value)
+
+
+def test_missing_sweep_block_is_rejected(config):
+    with pytest.raises(sweep_config.ConfigError, match="sweeps"):
+        load_checked(mutate(config, "sweeps", DELETE))
+
+
+def test_committed_config_is_valid(config):
+    load_checked(config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [0, 1, 3, 4], ids=[BAD[i][0] for i in (0, 1, 3, 4)])
+def test_snakemake_stops_before_any_job_and_writes_nothing(workflow_copy, config, case):
+    path, value, expected = BAD[case]
+    (workflow_copy / "config.yaml").write_text(yaml.safe_dump(mutate(config, path, value)))
+    before = {p for p in workflow_copy.rglob("*")}
+    proc = snakemake(workflow_copy, "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert expected[-1] in proc.stdout, proc.stdout[-2000:]
+    assert "Job stats" not in proc.stdout
+    created = {p for p in workflow_copy.rglob("*")} - before
+    assert not [p for p in created if ".snakemake" not in p.parts], created
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "sweep", sorted(yaml.safe_load((ROOT / "config.yaml").read_text())["sweeps"])
+)
+def test_every_sweep_dry_runs_in_seconds(sweep):
+    started = time.perf_counter()
+    proc = snakemake(ROOT, "-n", "--quiet", "rules", "--config", f"sweep={sweep}")
+    elapsed = time.perf_counter() - started
+    jobs = planned_jobs(proc.stdout)
+    expected = sweep_config.jobs(yaml.safe_load((ROOT / "config.yaml").read_text()), sweep)
+    # every training job of the sweep is in the plan, unless its output already exists
+    assert jobs.get("train", 0) <= len(expected)
+    print(f"{sweep}: {jobs} in {elapsed:.1f} s")
+
+
+def test_paper_sweep_is_the_app_h_grid(config):
+    table = sweep_config.jobs(config, "paper")
+    idxl = table[table["task"] == "idxl"]
+    tf = idxl[idxl["model"] == "transformer"]
+    lstm = idxl[idxl["model"] == "lstm"]
+    assert len(tf) == 4 * 4 * 2 * 5 and len(lstm) == 3 * 4 * 5
+    assert set(tf["depth"]) == {1, 2, 4, 6} and set(lstm["depth"]) == {1, 2, 3}
+    assert set(idxl["width"]) == {64, 128, 256, 512}
+    assert set(idxl["length"]) == {20, 50, 100, 200, 400}
+    assert all(len(lrs) == 7 for lrs in idxl["learning_rates"])
