@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from .base import Batch, Task, TaskConfigError
+from .dyck import BoundedDyck
+from .equality import EqualityNextCharacter, EqualityOne, EqualityRandom
 from .idxl import IndexLookup
+from .mqar import MultiQueryRecall
+from .nn import NearestNeighbour
 
 TASKS: dict[str, type[Task]] = {
     IndexLookup.name: IndexLookup,
+    BoundedDyck.name: BoundedDyck,
+    EqualityRandom.name: EqualityRandom,
+    EqualityOne.name: EqualityOne,
+    EqualityNextCharacter.name: EqualityNextCharacter,
+    NearestNeighbour.name: NearestNeighbour,
+    MultiQueryRecall.name: MultiQueryRecall,
 }
 
 
