@@ -28,6 +28,11 @@ def label_order(best: pd.DataFrame) -> list[str]:
     return list(rows["label"])
 
 
+def n_models(metrics: pd.DataFrame, task: str) -> int:
+    """Distinct model shapes trained on ``task`` (to size a heatmap)."""
+    return len(metrics.loc[metrics["task"] == task, ["model", "depth", "width"]].drop_duplicates())
+
+
 def accuracy_heatmap(ax, metrics: pd.DataFrame, task: str, title: str) -> None:
     """Best-over-learning-rate accuracy, model × N (paper 1, Fig. 2 left)."""
     best = best_over_lr(metrics[metrics["task"] == task])

@@ -4,13 +4,12 @@ import sys
 
 import matplotlib.pyplot as plt
 
-from .common import accuracy_heatmap, cli
+from .common import accuracy_heatmap, cli, n_models
 
 
 def draw(results):
     metrics = results["metrics"]
-    n_models = metrics.loc[metrics.task == "idxl", ["model", "depth", "width"]].drop_duplicates()
-    fig, ax = plt.subplots(figsize=(4.8, 0.9 + 0.45 * max(len(n_models), 2)))
+    fig, ax = plt.subplots(figsize=(4.8, 0.9 + 0.45 * max(n_models(metrics, "idxl"), 2)))
     accuracy_heatmap(ax, metrics, "idxl", "Index Lookup: best accuracy over learning rates")
     return fig
 
