@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-SHORT = {"transformer": "TF", "lstm": "LSTM"}
+SHORT = {
+    "transformer": "TF",
+    "lstm": "LSTM",
+    "mamba": "Mamba",
+    "dss": "DSS",
+    "retnet": "RetNet",
+    "linear": "LinTF",
+}
 CELL = ["task", "model", "depth", "width", "heads", "length"]
 
 

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .dss import DSS
+from .linear_attention import LinearTransformer
 from .lstm import LSTM
+from .mamba import Mamba
+from .retnet import RetNet
 from .transformer import Transformer
 
 
@@ -32,6 +36,10 @@ FAMILIES: dict[str, Family] = {
     for f in [
         Family("transformer", Transformer, max_depth=12, uses_heads=True, recurrent=False),
         Family("lstm", LSTM, max_depth=3, uses_heads=False, recurrent=True),
+        Family("mamba", Mamba, max_depth=6, uses_heads=False, recurrent=True),
+        Family("dss", DSS, max_depth=6, uses_heads=False, recurrent=True),
+        Family("retnet", RetNet, max_depth=6, uses_heads=True, recurrent=True),
+        Family("linear", LinearTransformer, max_depth=6, uses_heads=True, recurrent=True),
     ]
 }
 
