@@ -65,8 +65,13 @@ def training_numbers(metrics: pd.DataFrame) -> dict[str, str]:
         "torch-version": tex(", ".join(sorted(set(metrics["torch_version"])))),
         "devices": ", ".join(sorted(set(metrics["device"]))),
         "max-steps": f"{int(metrics['max_steps'].max()):,}",
+        "batch-size": ", ".join(str(b) for b in sorted(set(metrics["batch_size"]))),
+        "n-seeds": str(metrics["seed"].nunique()),
+        "learning-rates": ", ".join(f"{lr:g}" for lr in sorted(set(metrics["lr"]))),
         "lengths": ", ".join(str(n) for n in sorted(set(metrics["length"]))),
     }
+    for task, chance in metrics.groupby("task")["chance"].max().items():
+        out[f"chance-{task}"] = f"{100 * chance:.1f}\\%"
     for task, part in best.groupby("task"):
         for row in part.itertuples():
             key = f"{task}-{row.model}-d{row.depth}-w{row.width}-N{row.length}"
