@@ -20,9 +20,12 @@ validate(config, "workflow/schemas/config.schema.json")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/cluster.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/constructions.smk"
+include: "workflow/rules/retrieval.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
 
@@ -32,4 +35,5 @@ rule all:
     default_target: True
     input:
         runs=run_outputs(SWEEP),
+        retrieval=retrieval_run_outputs(SWEEP),
         paper="paper/main.pdf",

@@ -23,4 +23,10 @@ ruff format --check src tests benchmarks
 snakefmt --check Snakefile workflow/
 snakemake --lint --cores 1 >/dev/null
 
+# A single-node SLURM for the slurm tests (tests/test_slurm.py): always in CI, and wherever this
+# runs as root with apt; elsewhere those tests are skipped, saying why.
+if [ -n "${CI:-}" ] || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }; then
+  bash workflow/scripts/local-slurm.sh start
+fi
+
 python -m pytest -q "$@"

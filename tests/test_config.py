@@ -100,6 +100,14 @@ def test_paper_sweep_is_the_app_h_grid(config):
     lstm = idxl[idxl["model"] == "lstm"]
     assert len(tf) == 4 * 4 * 2 * 5 and len(lstm) == 3 * 4 * 5
     assert set(tf["depth"]) == {1, 2, 4, 6} and set(lstm["depth"]) == {1, 2, 3}
-    assert set(idxl["width"]) == {64, 128, 256, 512}
-    assert set(idxl["length"]) == {20, 50, 100, 200, 400}
+    assert set(tf["width"]) == set(lstm["width"]) == {64, 128, 256, 512}
+    assert set(idxl["length"]) == {20, 50, 75, 100, 200, 400}
+    # Fig. 3: the 2-layer Mamba width sweep
+    mamba2 = idxl[(idxl["model"] == "mamba") & (idxl["depth"] == 2)]
+    assert {32, 64, 256, 512, 1024} <= set(mamba2["width"])
+    # every task of paper 1 on every family; Eq-ncp to N = 800
+    families = {"transformer", "lstm", "mamba", "dss", "retnet", "linear"}
+    for task in ["idxl", "dyck", "eq-random", "eq-one", "eq-ncp", "nn", "mqar"]:
+        assert set(table[table["task"] == task]["model"]) == families, task
+    assert table[table["task"] == "eq-ncp"]["length"].max() == 800
     assert all(len(lrs) == 7 for lrs in idxl["learning_rates"])

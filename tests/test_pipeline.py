@@ -10,13 +10,33 @@ from conftest import ROOT, planned_jobs, snakemake
 
 from separations.results import read_metrics
 
-TRAINING_RULES = {"train", "evaluation_set", "aggregate"}
+TRAINING_RULES = {
+    "train",
+    "evaluation_set",
+    "aggregate",
+    "retrieval_train",
+    "retrieval_evaluation_set",
+    "retrieval_aggregate",
+    "construction",
+    "constructions",
+}
+# the constructions study in seconds instead of minutes, for the smoke run
+CONSTRUCTIONS_CI = str(ROOT / "tests/constructions_ci.yaml")
 
 
 @pytest.mark.slow
 @pytest.mark.latex
 def test_ci_sweep_runs_end_to_end(workflow_copy):
-    snakemake(workflow_copy, "--cores", "2", "--config", "sweep=ci")
+    snakemake(
+        workflow_copy,
+        "--cores",
+        "2",
+        "--configfile",
+        "config.yaml",
+        CONSTRUCTIONS_CI,
+        "--config",
+        "sweep=ci",
+    )
     metrics = read_metrics(workflow_copy / "results/ci/metrics.parquet").to_pandas()
     assert set(metrics["model"]) >= {"transformer", "lstm"}
     assert metrics["final"].sum() == metrics.groupby(["job", "lr", "seed"]).ngroups
@@ -25,7 +45,9 @@ def test_ci_sweep_runs_end_to_end(workflow_copy):
     for figure in (workflow_copy / "paper/figures").glob("*.pdf"):
         assert figure.stat().st_size > 1000
     # a second run has nothing to do
-    again = snakemake(workflow_copy, "-n", "--config", "sweep=ci")
+    again = snakemake(
+        workflow_copy, "-n", "--configfile", "config.yaml", CONSTRUCTIONS_CI, "--config", "sweep=ci"
+    )
     assert "Nothing to be done" in again.stdout, again.stdout[-2000:]
 
 

@@ -333,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as e:
         log.warning("%s; rerun the job to resume", e)
         return 128 + e.signum
+    except Exception:
+        # the rule discards stderr (it would repeat the log): the traceback goes to the log file
+        log.exception("training job failed")
+        raise
     return 0
 
 

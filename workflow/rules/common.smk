@@ -1,6 +1,7 @@
 # Shared helpers: the sweep tables, built once when the workflow is parsed.
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -21,8 +22,16 @@ SRC = Path(workflow.basedir) / "src"
 shell.prefix(f"export PYTHONPATH={SRC}" + "${{PYTHONPATH:+:$PYTHONPATH}}; ")
 
 
+# sweep names only, so that results/constructions/... is never taken for a sweep's output
+SWEEP_NAMES = sorted(
+    set(config["sweeps"]) | set((config.get("retrieval") or {}).get("sweeps", {})),
+    key=len,
+    reverse=True,
+)
+
+
 wildcard_constraints:
-    sweep=r"[a-z0-9_]+",
+    sweep="|".join(re.escape(name) for name in SWEEP_NAMES),
     task=r"[a-z0-9_-]+",
     model=r"[a-z0-9_-]+",
     shape=r"d\d+-w\d+(-h\d+)?",

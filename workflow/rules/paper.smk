@@ -2,6 +2,7 @@ rule paper:
     """The LaTeX paper, built with latexmk from the generated figures and tables."""
     input:
         tex="paper/main.tex",
+        sections=sorted(str(p) for p in Path("paper/sections").glob("*.tex")),
         figures=FIGURES,
         tables=TABLES,
     output:

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from . import paper1
+from . import constructions, paper1, paper2
 from .base import CONTRADICTED, NOT_TESTED, PARTLY, SUPPORTED, Claim, Verdict
 
-CLAIMS: list[Claim] = [*paper1.CLAIMS]
+CLAIMS: list[Claim] = [*paper1.CLAIMS, *constructions.CLAIMS, *paper2.CLAIMS]
 
 
 def evaluate(results: Mapping[str, pd.DataFrame]) -> list[tuple[Claim, Verdict]]:

@@ -6,11 +6,13 @@ from .base import Batch, Task, TaskConfigError
 from .dyck import BoundedDyck
 from .equality import EqualityNextCharacter, EqualityOne, EqualityRandom
 from .idxl import IndexLookup
+from .istree import IsTree
 from .mqar import MultiQueryRecall
 from .nn import NearestNeighbour
 
 TASKS: dict[str, type[Task]] = {
     IndexLookup.name: IndexLookup,
+    IsTree.name: IsTree,
     BoundedDyck.name: BoundedDyck,
     EqualityRandom.name: EqualityRandom,
     EqualityOne.name: EqualityOne,

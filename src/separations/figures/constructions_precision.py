@@ -1,0 +1,109 @@
+"""Theorem 1 executed: accuracy of the hand-set Transformer against numeric precision and N.
+
+Left: accuracy at each precision (dtypes, and float64 with every activation rounded to K mantissa
+bits) and N, at the smallest width of the softmax construction and its η; "ovf" marks an
+overflow. Right: accuracy against η at that width for each N, in float64 (lines) and the other
+listed precisions, with overflows marked.
+"""
+
+import math
+import sys
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from ..constructions import precision as prec
+from ..constructions.summary import eta_grid, precision_grid
+from .common import cli, empty
+
+
+def precision_order(names) -> list[str]:
+    """dtypes first (widest first), then bits<K> from most to fewest bits."""
+    return sorted(
+        set(names),
+        key=lambda n: (n.startswith("bits"), -prec.significant_bits(n), n),
+    )
+
+
+def percent(a: float) -> str:
+    """100 only when every example was right; otherwise rounded down, one decimal."""
+    return "100" if a == 1 else f"{math.floor(1000 * a) / 10:g}"
+
+
+def eta_label(eta: float) -> str:
+    exponent = math.log10(eta)
+    if eta >= 1e4 and exponent.is_integer():
+        return f"$10^{{{int(exponent)}}}$"
+    return f"{eta:g}"
+
+
+def draw(results):
+    df = results["constructions"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), width_ratios=[1, 1.1])
+    grid = precision_grid(df)
+    grid = grid[grid["attention"] == "softmax"]
+    if grid.empty:
+        empty(left, "no precision results")
+    else:
+        acc = grid.pivot_table(index="precision", columns="length", values="accuracy")
+        ovf = grid.pivot_table(index="precision", columns="length", values="overflow")
+        order = precision_order(acc.index)
+        acc, ovf = acc.reindex(order), ovf.reindex(order)
+        labels = acc.map(percent)
+        labels = labels.where(ovf.fillna(0) == 0, "ovf")
+        sns.heatmap(
+            acc * 100,
+            ax=left,
+            annot=labels,
+            fmt="",
+            vmin=0,
+            vmax=100,
+            cmap="viridis",
+            cbar_kws={"label": "accuracy (%)"},
+            linewidths=0.5,
+        )
+        left.set_xlabel("N")
+        left.set_ylabel("precision")
+        left.set_title(r"softmax, $\eta = 2\ln 3N$, smallest width")
+    etas = eta_grid(df)
+    if etas.empty:
+        empty(right, "no eta results")
+    else:
+        # η spans tens of decades: equally spaced categories, labelled with their values
+        values = sorted(set(etas["eta"]))
+        where = {v: i for i, v in enumerate(values)}
+        lengths = sorted(set(etas["length"]))
+        colors = dict(zip(lengths, sns.color_palette("viridis", len(lengths)), strict=True))
+        styles = ["-", "--", ":", "-."]
+        for i, name in enumerate(precision_order(etas["precision"])):
+            for length in lengths:
+                part = etas[(etas["precision"] == name) & (etas["length"] == length)]
+                part = part.sort_values("eta")
+                x = part["eta"].map(where)
+                right.plot(
+                    x,
+                    part["accuracy"] * 100,
+                    color=colors[length],
+                    linestyle=styles[i % len(styles)],
+                    marker="." if i == 0 else None,
+                    linewidth=1.5 if i == 0 else 1,
+                    label=f"N = {length}" if i == 0 else None,
+                )
+                hit = part[part["overflow"]]
+                right.scatter(
+                    hit["eta"].map(where), hit["accuracy"] * 100, marker="x", color="red", zorder=5
+                )
+            right.plot([], [], color="grey", linestyle=styles[i % len(styles)], label=name)
+        right.scatter([], [], marker="x", color="red", label="overflow")
+        right.set_xticks(range(len(values)), [eta_label(v) for v in values], fontsize="small")
+        right.set_xlabel(r"$\eta$ (attention scale; categories)")
+        right.set_ylabel("accuracy (%)")
+        right.set_ylim(-3, 103)
+        right.set_title(r"softmax at the smallest width: accuracy against $\eta$")
+        right.legend(fontsize="x-small", loc="center")
+    fig.tight_layout()
+    return fig
+
+
+if __name__ == "__main__":
+    sys.exit(cli(draw, __doc__))

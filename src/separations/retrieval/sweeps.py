@@ -1,0 +1,181 @@
+"""The ``retrieval`` block of config.yaml: named model sizes and sweeps, expanded into jobs.
+
+A job is one (format, family, size, n) cell; it trains every learning rate (of its family) and
+seed. :func:`check` finds what the JSON schema cannot (a size a family lacks, a shape that cannot
+be built, a graph too small) and raises :class:`~separations.config.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any
+
+from ..config import ConfigError
+from .formats import FORMATS, max_length
+from .graphs import MIN_NODES
+from .lm import EMBEDDINGS, FAMILIES, Shape
+
+#: settings that may change a run's numbers; they enter the config hash
+NUMERIC_KEYS = (
+    "task",
+    "graph",
+    "format",
+    "family",
+    "n",
+    "width",
+    "depth",
+    "ffn",
+    "heads",
+    "d_state",
+    "embedding",
+    "learning_rates",
+    "seeds",
+    "batch_size",
+    "max_steps",
+    "warmup_samples",
+    "eval_every",
+    "generate_every",
+    "threshold",
+    "eval_size",
+    "data_seed",
+    "threads",
+)
+
+
+def job_id(fmt: str, family: str, size: str, n: int) -> str:
+    """The job's path below ``results/<sweep>/istree/runs/``."""
+    return f"{fmt}/{family}/{size}/n{n}"
+
+
+def config_hash(spec: dict[str, Any]) -> str:
+    payload = json.dumps({k: spec.get(k) for k in NUMERIC_KEYS}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _learning_rates(value, family: str, where: str) -> list[float]:
+    if isinstance(value, dict):
+        if family not in value:
+            raise ConfigError(
+                f"config key {where}.learning_rates: no learning rates for family {family!r}"
+            )
+        value = value[family]
+    return [float(x) for x in value]
+
+
+def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
+    """Every job of ``sweep`` by job id ({} when the block has no such sweep)."""
+    sweeps = block.get("sweeps") or {}
+    if sweep not in sweeps:
+        return {}
+    body = sweeps[sweep]
+    base = {**block["training"], **(body.get("training") or {})}
+    task = {"graph": "binary", **(block.get("task") or {})}
+    sizes = block["sizes"]
+    out: dict[str, dict[str, Any]] = {}
+    for b, grid in enumerate(body["grid"]):
+        where = f"retrieval.sweeps.{sweep}.grid[{b}]"
+        settings = {**base, **(grid.get("training") or {})}
+        for fmt, family, size, n in itertools.product(
+            grid["format"], grid["family"], grid["size"], grid["n"]
+        ):
+            if fmt not in FORMATS:
+                raise ConfigError(
+                    f"config key {where}.format: unknown format {fmt!r}; "
+                    f"allowed: {', '.join(FORMATS)}"
+                )
+            if family not in FAMILIES:
+                raise ConfigError(
+                    f"config key {where}.family: unknown family {family!r}; "
+                    f"allowed: {', '.join(FAMILIES)}"
+                )
+            if size not in sizes:
+                raise ConfigError(
+                    f"config key {where}.size: unknown size {size!r}; "
+                    f"allowed: {', '.join(sorted(sizes))}"
+                )
+            if family not in sizes[size]:
+                raise ConfigError(
+                    f"config key retrieval.sizes.{size}: no shape for family {family!r}"
+                )
+            if n < MIN_NODES:
+                raise ConfigError(
+                    f"config key {where}.n: IsTree graphs need at least {MIN_NODES} nodes, got {n}"
+                )
+            shape = {"ffn": None, "heads": None, "d_state": 16, **sizes[size][family]}
+            problems = Shape(
+                family,
+                shape["width"],
+                shape["depth"],
+                shape["ffn"] or 0,
+                shape["heads"] or 0,
+                shape["d_state"],
+            ).problems()
+            if problems:
+                raise ConfigError(
+                    f"config key retrieval.sizes.{size}.{family}: " + "; ".join(problems)
+                )
+            if settings["embedding"] not in EMBEDDINGS:
+                raise ConfigError(
+                    f"config key {where}: unknown embedding {settings['embedding']!r}; "
+                    f"allowed: {', '.join(EMBEDDINGS)}"
+                )
+            spec = {
+                "sweep": sweep,
+                "job": job_id(fmt, family, size, n),
+                "task": "istree",
+                "graph": task["graph"],
+                "format": fmt,
+                "family": family,
+                "size": size,
+                "n": n,
+                "max_len": max_length(fmt, n),
+                "width": shape["width"],
+                "depth": shape["depth"],
+                "ffn": shape["ffn"] if family != "mamba" else None,
+                "heads": shape["heads"] if family != "mamba" else None,
+                "d_state": shape["d_state"] if family != "transformer" else None,
+                **{k: v for k, v in settings.items() if k != "learning_rates"},
+                "learning_rates": _learning_rates(settings["learning_rates"], family, where),
+            }
+            spec["config_hash"] = config_hash(spec)
+            old = out.get(spec["job"])
+            if old is not None and old["config_hash"] != spec["config_hash"]:
+                raise ConfigError(
+                    f"config key {where}: cell {spec['job']} appears in two grid blocks "
+                    "with different training settings"
+                )
+            out[spec["job"]] = spec
+    return out
+
+
+def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The evaluation sets the jobs read, by ``<format>/n<n>``: count, seed and task parameters."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in jobs.values():
+        key = f"{spec['format']}/n{spec['n']}"
+        want = {
+            "format": spec["format"],
+            "n": spec["n"],
+            "count": spec["eval_size"],
+            "seed": spec["data_seed"],
+            "params": json.dumps(
+                {"format": spec["format"], "graph": spec["graph"]}, sort_keys=True
+            ),
+        }
+        if key in out and out[key] != want:
+            raise ConfigError(
+                f"config key retrieval.sweeps.{spec['sweep']}: jobs at format {spec['format']} and "
+                f"n={spec['n']} disagree on eval_size or data_seed (they share one evaluation set)"
+            )
+        out[key] = want
+    return out
+
+
+def check(block: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Expand every sweep (raising ConfigError on the first problem); jobs by sweep."""
+    jobs = {sweep: job_specs(block, sweep) for sweep in block.get("sweeps") or {}}
+    for specs in jobs.values():
+        eval_sets(specs)
+    return jobs

@@ -1,0 +1,324 @@
+"""Train one IsTree job: every learning rate and seed of one (format, family, size, n) cell.
+
+    python -m separations.retrieval.train --spec '<json>' --data eval.parquet \\
+        --out metrics.parquet --log train.log --threads 1
+
+Protocol (paper 2): AdamW with weight decay 0, a linear warm-up over ``warmup_samples`` then a
+cosine decay to 0 at ``max_steps``, a fresh batch per step, next-token loss on the supervised
+tokens only. Every ``eval_every`` steps the run is scored on the fixed evaluation set by teacher
+forcing; greedy generation (with the search tool in the retrieval format) runs every
+``generate_every`` steps (0: only at the end) and at the last evaluation. With a ``threshold`` a run
+stops early once its teacher-forced exact match reaches it.
+
+Runs checkpoint every ``checkpoint_every`` steps and on SIGTERM/SIGUSR1/SIGINT; training batches are
+a pure function of (seed, step), so a resumed run gives the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import checkpoint
+from ..data import read_batch
+from ..results import provenance, write_table
+from ..tasks import build_task
+from ..train import Interrupted, StopFlag, pick_device, run_name, step_seed
+from . import schema
+from .evaluate import evaluate, lm_loss
+from .lm import build, count_trainable
+
+log = logging.getLogger("separations.retrieval.train")
+
+
+def warmup_steps(spec: dict[str, Any]) -> int:
+    return min(spec["max_steps"], math.ceil(spec["warmup_samples"] / spec["batch_size"]))
+
+
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up to 1 over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def build_model(spec: dict[str, Any], vocab_size: int):
+    return build(
+        spec["family"],
+        vocab_size,
+        spec["max_len"],
+        width=spec["width"],
+        depth=spec["depth"],
+        ffn=spec["ffn"] or 0,
+        heads=spec["heads"] or 0,
+        d_state=spec.get("d_state") or 16,
+        embedding=spec["embedding"],
+    )
+
+
+class Run:
+    """One learning rate and seed of a job, resumable from its checkpoint."""
+
+    def __init__(self, spec, task, lr: float, seed: int, device, ckpt_dir: Path, stop: StopFlag):
+        self.spec, self.task, self.lr, self.seed = spec, task, lr, seed
+        self.device, self.stop = device, stop
+        self.name = run_name(lr, seed)
+        self.ckpt_path = ckpt_dir / f"{self.name}.pt"
+        self.done_path = ckpt_dir / f"{self.name}.done.parquet"
+        self.hash = spec["config_hash"]
+
+    def finished_rows(self) -> list[dict] | None:
+        if not self.done_path.exists():
+            return None
+        try:
+            rows = schema.read(self.done_path).to_pylist()
+        except Exception as e:  # noqa: BLE001
+            log.warning("%s: ignoring unreadable finished-run file (%s)", self.name, e)
+            return None
+        if not rows or any(r["config_hash"] != self.hash for r in rows):
+            log.warning("%s: finished-run file belongs to another config; rerunning", self.name)
+            return None
+        return rows
+
+    def train(self, val) -> list[dict]:
+        spec, task = self.spec, self.task
+        torch.manual_seed(self.seed)
+        model = build_model(spec, task.vocab_size).to(self.device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=0.0)
+        warmup, total = warmup_steps(spec), spec["max_steps"]
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, total))
+        state = {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
+        saved = checkpoint.load(self.ckpt_path, self.hash)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            sched.load_state_dict(saved["scheduler"])
+            state = saved["state"]
+            log.info("%s: resumed at step %d", self.name, state["step"])
+        base = {
+            "sweep": spec["sweep"],
+            "job": spec["job"],
+            "task": "istree",
+            "format": spec["format"],
+            "family": spec["family"],
+            "size": spec["size"],
+            "n": spec["n"],
+            "width": spec["width"],
+            "depth": spec["depth"],
+            "ffn": spec["ffn"],
+            "heads": spec["heads"],
+            "d_state": spec.get("d_state"),
+            "embedding": spec["embedding"],
+            "n_params": count_trainable(model),
+            "lr": self.lr,
+            "seed": self.seed,
+            "batch_size": spec["batch_size"],
+            "max_steps": total,
+            "warmup_steps": warmup,
+            "eval_size": len(val),
+            "chance": 0.5,
+            **provenance(self.hash, self.device.type),
+        }
+        vocab = task.vocab
+
+        def save() -> None:
+            checkpoint.save(
+                self.ckpt_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "state": state,
+                },
+                self.hash,
+            )
+
+        def record(at_cap: bool) -> bool:
+            """Evaluate and append a row; True when the run is over."""
+            started = time.perf_counter()
+            tf = evaluate(
+                model, val, spec["format"], vocab, spec["eval_batch_size"], generate_too=False
+            )
+            solved = spec.get("threshold") is not None and tf.tf_exact >= spec["threshold"]
+            train_loss = (
+                state["loss_sum"] / state["loss_count"] if state["loss_count"] else float("nan")
+            )
+            diverged = state["loss_count"] > 0 and not math.isfinite(train_loss)
+            final = at_cap or solved or diverged
+            every = spec.get("generate_every") or 0
+            gen = final or (every and state["step"] % every == 0 and state["step"] > 0)
+            if gen:
+                scores = evaluate(
+                    model, val, spec["format"], vocab, spec["eval_batch_size"], generate_too=True
+                )
+            else:
+                scores = tf
+            state["wall"] += time.perf_counter() - started
+            state["rows"].append(
+                {
+                    **base,
+                    "step": state["step"],
+                    "examples": state["step"] * spec["batch_size"],
+                    "train_loss": train_loss,
+                    "val_loss": scores.val_loss,
+                    "tf_exact": scores.tf_exact,
+                    "gen_acc": scores.gen_acc,
+                    "gen_trace_exact": scores.gen_trace_exact,
+                    "gen_malformed": scores.gen_malformed,
+                    "gen_unfinished": scores.gen_unfinished,
+                    "final": final,
+                    "wall_time": state["wall"],
+                }
+            )
+            state["loss_sum"], state["loss_count"] = 0.0, 0
+            log.info(
+                "%s step %d/%d: train loss %.4f, val loss %.4f, teacher-forced exact %.4f%s"
+                " (%.1f s)%s",
+                self.name,
+                state["step"],
+                total,
+                train_loss,
+                scores.val_loss,
+                scores.tf_exact,
+                f", generation accuracy {scores.gen_acc:.4f}" if scores.gen_acc is not None else "",
+                state["wall"],
+                " [diverged]" if diverged else (" [solved]" if solved else ""),
+            )
+            return final
+
+        if not state["rows"]:
+            if record(at_cap=False):
+                return state["rows"]
+        elif state["rows"][-1]["final"]:
+            return state["rows"]
+        generator = torch.Generator()
+        while True:
+            if self.stop.signum is not None:
+                save()
+                raise Interrupted(self.stop.signum)
+            started = time.perf_counter()
+            generator.manual_seed(step_seed(self.seed, state["step"]))
+            batch = task.sample(spec["batch_size"], generator, train=True).to(self.device)
+            tokens, supervised = batch.inputs, batch.extra["supervised"]
+            loss = lm_loss(model(tokens), tokens, supervised)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            state["step"] += 1
+            state["loss_sum"] += float(loss.detach())
+            state["loss_count"] += 1
+            state["wall"] += time.perf_counter() - started
+            at_cap = state["step"] >= total
+            if state["step"] % spec["eval_every"] == 0 or at_cap:
+                if record(at_cap):
+                    return state["rows"]
+            if state["step"] % spec["checkpoint_every"] == 0:
+                save()
+
+
+def train_job(
+    spec: dict[str, Any],
+    data: str | Path,
+    out: str | Path,
+    *,
+    threads: int = 1,
+    device: str = "auto",
+    checkpoint_dir: str | Path | None = None,
+) -> None:
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    out = Path(out)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.parent / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    task = build_task("istree", spec["n"], {"format": spec["format"], "graph": spec["graph"]})
+    meta, val = read_batch(data)
+    params = json.loads(meta.get("params", "{}"))
+    if (
+        meta.get("task") != "istree"
+        or int(meta.get("length", -1)) != spec["n"]
+        or params.get("format") != spec["format"]
+    ):
+        raise ValueError(
+            f"{data}: evaluation set is for {meta.get('task')} {params.get('format')} at "
+            f"n={meta.get('length')}, not istree {spec['format']} at n={spec['n']}"
+        )
+    stop = StopFlag()
+    stop.install()
+    runs = [
+        Run(spec, task, lr, seed, dev, ckpt_dir, stop)
+        for lr in spec["learning_rates"]
+        for seed in spec["seeds"]
+    ]
+    log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
+    rows: list[dict] = []
+    for run in runs:
+        finished = run.finished_rows()
+        if finished is None:
+            finished = run.train(val.to(dev))
+            write_table(schema.table(finished), run.done_path)
+            run.ckpt_path.unlink(missing_ok=True)
+        else:
+            log.info("%s: already finished, skipping", run.name)
+        rows.extend(finished)
+    table = schema.table(rows)
+    write_table(table, out)
+    log.info("wrote %s (%d rows)", out, len(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m separations.retrieval.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--spec", required=True, help="the job spec as JSON (from the rules)")
+    parser.add_argument("--data", required=True, help="evaluation-set Parquet")
+    parser.add_argument("--out", required=True, help="results Parquet to write")
+    parser.add_argument("--log", help="log file (progress lines are appended)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    parser.add_argument("--checkpoint-dir", help="default: <out folder>/checkpoints")
+    args = parser.parse_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(args.log))
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    spec = json.loads(args.spec)
+    try:
+        train_job(
+            spec,
+            args.data,
+            args.out,
+            threads=args.threads,
+            device=args.device,
+            checkpoint_dir=args.checkpoint_dir,
+        )
+    except Interrupted as e:
+        log.warning("%s; rerun the job to resume", e)
+        return 128 + e.signum
+    except Exception:
+        # the rule discards stderr (it would repeat the log): the traceback goes to the log file
+        log.exception("training job failed")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

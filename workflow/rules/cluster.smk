@@ -1,0 +1,127 @@
+# Running on SLURM (`snakemake --profile slurm`; docs/cluster.md): the `cluster` block of
+# config.yaml, the resources of training jobs, and the rules that always run on the submitting
+# machine. Local runs (`snakemake --cores 2`) ignore all of it.
+
+from separations import resources as job_resources  # noqa: E402
+
+if config.get("cluster") is None:
+    config["cluster"] = {}
+validate(config["cluster"], "../schemas/cluster.schema.json")
+CLUSTER = config["cluster"]
+if CLUSTER["gpu_model"] and not CLUSTER["gpus"]:
+    raise WorkflowError(
+        "config key cluster.gpu_model: set cluster.gpus >= 1 to ask for GPUs"
+    )
+if CLUSTER["runtime"]["min_minutes"] > CLUSTER["runtime"]["max_minutes"]:
+    raise WorkflowError(
+        "config key cluster.runtime: min_minutes is above max_minutes"
+        f" ({CLUSTER['runtime']['min_minutes']} > {CLUSTER['runtime']['max_minutes']})"
+    )
+if 2 * CLUSTER["signal_seconds"] > 60 * CLUSTER["runtime"]["min_minutes"]:
+    raise WorkflowError(
+        f"config key cluster.signal_seconds: {CLUSTER['signal_seconds']} s is more than half"
+        f" of the shortest job (cluster.runtime.min_minutes = {CLUSTER['runtime']['min_minutes']})"
+    )
+
+
+# Data, aggregation, figures, tables and the paper are light: never submitted.
+localrules:
+    evaluation_set,
+    aggregate,
+    retrieval_evaluation_set,
+    retrieval_aggregate,
+    constructions,
+    figure,
+    tables,
+    paper,
+    all,
+    figures,
+
+
+TRAIN_DEVICE = "gpu" if CLUSTER["gpus"] else "cpu"
+
+
+def train_bundle_shape(threads):
+    """(width, layers) of a bundle of training jobs, as Snakemake sizes a group job.
+
+    The profile's group-components puts up to k training jobs in one SLURM job; Snakemake sizes
+    it by stacking them in layers of `width` jobs whose threads fit in --cores, summing CPUs and
+    memory within a layer and run times across layers. The SLURM plugin, though, runs a bundle's
+    jobs one after another (one job step each), so a layer of `width` jobs takes up to `width`
+    times its longest job: train_runtime scales by `width` (1 when --cores equals the threads).
+    """
+    settings = getattr(workflow, "group_settings", None)
+    components = getattr(settings, "group_components", None) or {}
+    size = max(1, int(components.get("train", 1)))
+    cores = workflow.resource_settings.cores
+    width = size if not cores else max(1, min(size, cores // max(1, threads)))
+    return width, -(-size // width)
+
+
+def _train_minutes(wildcards, attempt):
+    settings = CLUSTER["runtime"]
+    return job_resources.runtime_minutes(
+        job_of(wildcards),
+        attempt,
+        device=TRAIN_DEVICE,
+        margin=settings["margin"],
+        startup_minutes=settings["startup_minutes"],
+        growth=settings["growth"],
+        min_minutes=settings["min_minutes"],
+        max_minutes=settings["max_minutes"],
+    )
+
+
+def train_group(wildcards):
+    """Bundle a training job (group `train`) only if a full bundle fits the time limit.
+
+    Only for cluster execution (and dry runs, which show what a cluster would get): a local run
+    schedules every job on its own, as it always did.
+    """
+    if workflow.local_exec and not workflow.dryrun:
+        return None
+    width, layers = train_bundle_shape(job_of(wildcards)["threads"])
+    if width * layers <= 1:
+        return None  # bundles of one: plain jobs
+    if (
+        width * _train_minutes(wildcards, 1)
+        <= CLUSTER["runtime"]["max_minutes"] // layers
+    ):
+        return "train"
+    return None
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes of wall-clock time for this attempt of a training job (grows per attempt)."""
+    minutes = _train_minutes(wildcards, attempt)
+    if train_group(wildcards) is None:
+        return minutes
+    # in a bundle: room for the jobs run one after another, and the bundle within the limit
+    width, layers = train_bundle_shape(job_of(wildcards)["threads"])
+    return min(width * minutes, CLUSTER["runtime"]["max_minutes"] // layers)
+
+
+def train_mem_mb(wildcards):
+    mb = job_resources.mem_mb(job_of(wildcards), TRAIN_DEVICE) * CLUSTER["mem_factor"]
+    return int(-(-mb // 256) * 256)
+
+
+def slurm_placement():
+    """Resources naming where a job runs: only the ones the cluster block sets."""
+    placement = {}
+    if CLUSTER["partition"]:
+        placement["slurm_partition"] = CLUSTER["partition"]
+    if CLUSTER["account"]:
+        placement["slurm_account"] = CLUSTER["account"]
+    if CLUSTER["gpus"]:
+        placement["gpu"] = CLUSTER["gpus"]
+    if CLUSTER["gpu_model"]:
+        placement["gpu_model"] = CLUSTER["gpu_model"]
+    if CLUSTER["signal_seconds"]:
+        # Steps (not the batch shell) get SIGTERM: Snakemake inside the job waits for its jobs,
+        # and the trainer checkpoints and exits; see docs/cluster.md.
+        placement["slurm_extra"] = f"--signal=TERM@{CLUSTER['signal_seconds']}"
+    return placement
+
+
+SLURM_PLACEMENT = slurm_placement()

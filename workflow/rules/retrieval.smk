@@ -1,0 +1,65 @@
+# Paper 2 (IsTree): evaluation sets, training jobs and aggregation, from the `retrieval` block of
+# config.yaml. The logic is in separations.retrieval; these rules only call it.
+
+
+include: "retrieval_common.smk"
+
+
+localrules:
+    retrieval_evaluation_set,
+    retrieval_aggregate,
+
+
+rule retrieval_evaluation_set:
+    """The fixed IsTree evaluation set of one (format, n), shared by the sweep's jobs."""
+    output:
+        "results/{sweep}/istree/data/{fmt}/n{nodes}.parquet",
+    log:
+        "results/{sweep}/istree/data/{fmt}/n{nodes}.log",
+    conda:
+        "../../envs/separations.yaml"
+    params:
+        spec=retrieval_eval_set,
+    shell:
+        "python -m separations.data istree --length {wildcards.nodes}"
+        " --count {params.spec[count]} --seed {params.spec[seed]}"
+        " --params {params.spec[params]:q} --out {output} > {log} 2>&1"
+
+
+rule retrieval_train:
+    """One (format, family, size, n) IsTree cell: every learning rate and seed, resumable."""
+    input:
+        data="results/{sweep}/istree/data/{fmt}/n{nodes}.parquet",
+    output:
+        metrics="results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/metrics.parquet",
+    log:
+        "results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/train.log",
+    conda:
+        "../../envs/separations.yaml"
+    threads: lambda wildcards: retrieval_job(wildcards)["threads"]
+    resources:
+        # no size model for these jobs yet: the partition's limit; a job that needs longer
+        # resumes from its checkpoints in the next attempt (docs/cluster.md)
+        **SLURM_PLACEMENT,
+        runtime=CLUSTER["runtime"]["max_minutes"],
+        cpus_per_task=lambda wildcards, threads: threads,
+    params:
+        spec=lambda wildcards: json.dumps(retrieval_job(wildcards), sort_keys=True),
+    shell:
+        "exec python -m separations.retrieval.train --spec {params.spec:q}"
+        " --data {input.data} --out {output.metrics} --log {log} --threads {threads}"
+        " 2> /dev/null"
+
+
+rule retrieval_aggregate:
+    """All IsTree jobs of a sweep in one schema-checked Parquet: the committed cache."""
+    input:
+        lambda wildcards: retrieval_run_outputs(wildcards.sweep),
+    output:
+        "results/{sweep}/istree.parquet",
+    log:
+        "results/{sweep}/istree.log",
+    conda:
+        "../../envs/separations.yaml"
+    shell:
+        "python -m separations.retrieval.aggregate --out {output} {input} > {log} 2>&1"

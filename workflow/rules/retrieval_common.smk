@@ -1,0 +1,51 @@
+# Paper 2 (IsTree) helpers: the `retrieval` block of config.yaml, validated and expanded into jobs
+# once when the workflow is parsed (separations.retrieval.sweeps).
+
+from separations.retrieval import sweeps as istree_sweeps  # noqa: E402
+
+if config.get("retrieval") is not None:
+    validate(config["retrieval"], "../schemas/retrieval.schema.json")
+    try:
+        ISTREE_JOBS = istree_sweeps.check(config["retrieval"])
+    except sweep_config.ConfigError as error:
+        raise WorkflowError(str(error)) from None
+else:
+    ISTREE_JOBS = {}
+
+
+wildcard_constraints:
+    fmt=r"nocot|cot|retrieval",
+    family=r"transformer|mamba|hybrid",
+    size=r"[A-Za-z0-9.]+",
+    nodes=r"\d+",
+
+
+def retrieval_job(wildcards):
+    """The spec of the IsTree training job that the wildcards name."""
+    key = f"{wildcards.fmt}/{wildcards.family}/{wildcards.size}/n{wildcards.nodes}"
+    try:
+        return ISTREE_JOBS[wildcards.sweep][key]
+    except KeyError:
+        raise WorkflowError(
+            f"sweep {wildcards.sweep!r} has no IsTree job {key!r}"
+        ) from None
+
+
+def retrieval_run_outputs(sweep):
+    """Per-job IsTree results of a sweep (none when the sweep has no IsTree jobs)."""
+    return [
+        f"results/{sweep}/istree/runs/{job}/metrics.parquet"
+        for job in ISTREE_JOBS.get(sweep, {})
+    ]
+
+
+def retrieval_eval_set(wildcards):
+    """Size, seed and task parameters of the evaluation set of (sweep, format, n)."""
+    sets = istree_sweeps.eval_sets(ISTREE_JOBS.get(wildcards.sweep, {}))
+    key = f"{wildcards.fmt}/n{wildcards.nodes}"
+    if key not in sets:
+        raise WorkflowError(
+            f"sweep {wildcards.sweep!r} has no IsTree job at format {wildcards.fmt} and"
+            f" n={wildcards.nodes}"
+        )
+    return sets[key]
