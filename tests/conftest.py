@@ -11,7 +11,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "workflow", "src", "paper", "envs", "pyproject.toml"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "config.yaml",
+    "workflow",
+    "profiles",
+    "src",
+    "paper",
+    "envs",
+    "pyproject.toml",
+]
 
 # Tests run with one torch thread so that two cores can run two Snakemake jobs.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -222,12 +222,14 @@ def test_ci_sweep_through_slurm_matches_the_local_run(partition, tmp_path):
         cluster.stop()
         raise
     output = cluster.wait(timeout=300)
-    assert "Using profile slurm" in output
+    assert "Using profiles slurm" in output
     jobs = cluster.jobs()
-    # the sweep's training jobs went in bundles of up to four (the profile's group-components);
-    # evaluation sets and aggregation ran here
+    # the sweep's training jobs went in bundles (the profile's group-components); evaluation sets
+    # and aggregation ran here
     trained = len(sweep_config.job_specs(config, "ci"))
-    assert len(jobs) == -(-trained // 4), jobs
+    group = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["group-components"]
+    size = int(group[0].split("=")[1])
+    assert len(jobs) == -(-trained // size), jobs
     for job in jobs:
         info = job_info(job)
         assert info["JobState"] == "COMPLETED" and info["Partition"] == partition

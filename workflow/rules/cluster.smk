@@ -73,22 +73,17 @@ def _train_minutes(wildcards, attempt):
 
 
 def train_group(wildcards):
-    """Bundle a training job (group `train`) only if a full bundle fits the time limit.
+    """Every training job joins the group `train`, which the profile bundles.
 
     Only for cluster execution (and dry runs, which show what a cluster would get): a local run
-    schedules every job on its own, as it always did.
+    schedules every job on its own, as it always did. A bundle asks for its jobs' summed time up
+    to the partition's limit; a bundle that runs out of time is retried, and its jobs resume from
+    their checkpoints (finished runs are never trained again), so bundling never loses work.
     """
     if workflow.local_exec and not workflow.dryrun:
         return None
     width, layers = train_bundle_shape(job_of(wildcards)["threads"])
-    if width * layers <= 1:
-        return None  # bundles of one: plain jobs
-    if (
-        width * _train_minutes(wildcards, 1)
-        <= CLUSTER["runtime"]["max_minutes"] // layers
-    ):
-        return "train"
-    return None
+    return "train" if width * layers > 1 else None
 
 
 def train_runtime(wildcards, attempt):
