@@ -38,6 +38,8 @@ BAD = [
     ("sweeps.cpu.grid.1.depth", [4], ["sweeps.cpu.grid[1]", "depth must be in 1..3"]),
     ("sweeps.cpu.grid.0.length", [5], ["sweeps.cpu.grid[0].length", "min_length"]),
     ("tasks.idxl.alphabet", 1000, ["alphabet must be in 2..64"]),
+    ("sweeps.cpu.grid.2.length", [41], ["sweeps.cpu.grid[2].length", "dyck", "41 is odd"]),
+    ("sweeps.cpu.grid.8.length", [1], ["sweeps.cpu.grid[8].length", "nn", "too short"]),
     ("figures.idxl_heatmap", ["nosuch"], ["figures.idxl_heatmap", "nosuch"]),
 ]
 

@@ -90,7 +90,7 @@ def partition() -> str:
 def slurm_workflow(dest: Path, partition: str, sweeps: dict | None = None) -> Path:
     """A copy of the workflow, with the profile link and a cluster block for the test cluster."""
     wf = copy_workflow(dest)
-    (wf / "slurm").symlink_to(Path("workflow") / "profiles" / "slurm")
+    (wf / "slurm").symlink_to(Path("profiles") / "slurm")
     config = yaml.safe_load((wf / "config.yaml").read_text())
     # one-minute jobs; SIGTERM at the time limit only (the early signal is checked in test_ci...)
     config["cluster"] = {
