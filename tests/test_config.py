@@ -113,3 +113,11 @@ def test_paper_sweep_is_the_app_h_grid(config):
         assert set(table[table["task"] == task]["model"]) == families, task
     assert table[table["task"] == "eq-ncp"]["length"].max() == 800
     assert all(len(lrs) == 7 for lrs in idxl["learning_rates"])
+
+
+def test_scale_sweep_goes_beyond_the_papers_ranges(config):
+    table = sweep_config.jobs(config, "scale")
+    assert table["length"].max() >= 3200 and table["width"].max() >= 2048
+    families = {"transformer", "lstm", "mamba", "dss", "retnet", "linear"}
+    for task in ["idxl", "dyck", "eq-random", "eq-one", "eq-ncp", "nn", "mqar"]:
+        assert set(table[table["task"] == task]["model"]) == families, task
