@@ -296,15 +296,18 @@ def train_job(
     log.info("wrote %s (%d rows)", out, len(rows))
 
 
-def main(argv: list[str] | None = None) -> int:
+def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
+    """The command line of a training job (``train`` is a ``train_job``), shared by both trainers.
+
+    Logs to stderr and to ``--log``; an interrupted job exits with 128 + the signal number, and a
+    crash is logged with its traceback (the rules discard stderr, which repeats the log).
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m separations.train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
     parser.add_argument("--data", required=True, help="evaluation-set Parquet")
-    parser.add_argument("--out", required=True, help="metrics Parquet to write")
+    parser.add_argument("--out", required=True, help="results Parquet to write")
     parser.add_argument("--log", help="log file (progress lines are appended)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
@@ -322,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     spec = json.loads(args.spec)
     try:
-        train_job(
+        train(
             spec,
             args.data,
             args.out,
@@ -334,10 +337,13 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("%s; rerun the job to resume", e)
         return 128 + e.signum
     except Exception:
-        # the rule discards stderr (it would repeat the log): the traceback goes to the log file
         log.exception("training job failed")
         raise
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_cli(train_job, argv, prog="python -m separations.train", doc=__doc__)
 
 
 if __name__ == "__main__":

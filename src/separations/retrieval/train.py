@@ -16,7 +16,6 @@ a pure function of (seed, step), so a resumed run gives the same numbers as an u
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -31,7 +30,7 @@ from .. import checkpoint
 from ..data import read_batch
 from ..results import provenance, write_table
 from ..tasks import build_task
-from ..train import Interrupted, StopFlag, pick_device, run_name, step_seed
+from ..train import Interrupted, StopFlag, job_cli, pick_device, run_name, step_seed
 from . import schema
 from .evaluate import evaluate, lm_loss
 from .lm import build, count_trainable
@@ -277,47 +276,7 @@ def train_job(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m separations.retrieval.train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--spec", required=True, help="the job spec as JSON (from the rules)")
-    parser.add_argument("--data", required=True, help="evaluation-set Parquet")
-    parser.add_argument("--out", required=True, help="results Parquet to write")
-    parser.add_argument("--log", help="log file (progress lines are appended)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument("--checkpoint-dir", help="default: <out folder>/checkpoints")
-    args = parser.parse_args(argv)
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if args.log:
-        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(args.log))
-    logging.basicConfig(
-        level=logging.INFO,
-        handlers=handlers,
-        force=True,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    spec = json.loads(args.spec)
-    try:
-        train_job(
-            spec,
-            args.data,
-            args.out,
-            threads=args.threads,
-            device=args.device,
-            checkpoint_dir=args.checkpoint_dir,
-        )
-    except Interrupted as e:
-        log.warning("%s; rerun the job to resume", e)
-        return 128 + e.signum
-    except Exception:
-        # the rule discards stderr (it would repeat the log): the traceback goes to the log file
-        log.exception("training job failed")
-        raise
-    return 0
+    return job_cli(train_job, argv, prog="python -m separations.retrieval.train", doc=__doc__)
 
 
 if __name__ == "__main__":
