@@ -103,6 +103,17 @@ def log_width(results: Mapping[str, pd.DataFrame]) -> Verdict:
             f"{int(top['length']):,} (k / ln N = {top['k'] / math.log(top['length']):.0f}, "
             f"log-log slope {l_slope:.2f})"
         )
+    # the other attention kinds' smallest widths, next to softmax's (the text compares them)
+    every = smallest_widths(df)
+    for kind in ("hard", "linear"):
+        other = every[(every["attention"] == kind) & every["found"]]
+        if not other.empty:
+            top = other.loc[other["length"].idxmax()]
+            numbers[f"{kind}-n-max"] = f"{int(top['length']):,}"
+            numbers[f"{kind}-k-at-n-max"] = str(int(top["k"]))
+            same = widths[widths["found"] & (widths["length"] == top["length"])]
+            if not same.empty:
+                numbers[f"softmax-k-at-{kind}-n-max"] = str(int(same["k"].iloc[0]))
     guaranteed = df[(df["study"] == "lemma_width") & (df["attention"] == "softmax")]
     if not guaranteed.empty:  # Theorem 1's own regime: vectors 1/4-orthogonal, eta = 2 ln 3N
         numbers["lemma-softmax-min-acc"] = f"{100 * guaranteed['accuracy'].min():.1f}\\%"
@@ -163,6 +174,13 @@ def precision_grows(results: Mapping[str, pd.DataFrame]) -> Verdict:
             }
         )
         parts.append(f"smallest sufficient $\\eta$ (float64): {per_n}")
+    at_width = df[(df["study"] == "precision") & (df["search"] == "precision")]
+    floats = at_width[at_width["precision"].isin(["float64", "float32", "bfloat16", "float16"])]
+    for kind in ("softmax", "hard", "linear"):
+        part = floats[floats["attention"] == kind]
+        if not part.empty:
+            numbers[f"{kind}-float-min-acc"] = f"{100 * part['accuracy'].min():.1f}\\%"
+            numbers[f"{kind}-float-max-acc"] = f"{100 * part['accuracy'].max():.1f}\\%"
     for name in ("float16", "bfloat16"):
         eta = overflow_eta(df, name)
         if not math.isnan(eta):
