@@ -77,7 +77,18 @@ def git_commit() -> str:
             check=True,
         )
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            # code and config only: regenerating a committed result table is not a change
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)results",
+            ],
             capture_output=True,
             text=True,
             timeout=10,
