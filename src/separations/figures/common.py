@@ -53,6 +53,8 @@ def accuracy_heatmap(ax, metrics: pd.DataFrame, task: str, title: str) -> None:
     )
     ax.set_xlabel("N (evaluation length)")
     ax.set_ylabel("")
+    for label in ax.get_yticklabels():  # model labels read across (seaborn turns crowded ones)
+        label.set_rotation(0)
     ax.set_title(title)
 
 

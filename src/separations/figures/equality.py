@@ -12,7 +12,7 @@ VARIANTS = [("eq-random", "Eq-random"), ("eq-one", "Eq-one"), ("eq-ncp", "Eq-ncp
 def draw(results):
     metrics = results["metrics"]
     rows = max([n_models(metrics, task) for task, _ in VARIANTS] + [2])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 0.9 + 0.45 * rows))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 1.2 + 0.5 * rows))
     for ax, (task, title) in zip(axes, VARIANTS, strict=True):
         accuracy_heatmap(ax, metrics, task, title)
     fig.tight_layout()
