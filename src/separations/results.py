@@ -20,6 +20,16 @@ import pyarrow.parquet as pq
 
 from . import __version__
 
+#: provenance columns of every result table (values from :func:`provenance`)
+PROVENANCE_FIELDS = [
+    ("package_version", pa.string()),
+    ("git_commit", pa.string()),
+    ("config_hash", pa.string()),
+    ("torch_version", pa.string()),
+    ("device", pa.string()),
+    ("host", pa.string()),
+]
+
 METRICS_SCHEMA = pa.schema(
     [
         # what was trained
@@ -47,13 +57,7 @@ METRICS_SCHEMA = pa.schema(
         ("solved", pa.bool_()),  # val_acc >= threshold
         ("final", pa.bool_()),  # the run's last evaluation
         ("wall_time", pa.float64()),  # seconds of training in this run so far
-        # provenance
-        ("package_version", pa.string()),
-        ("git_commit", pa.string()),
-        ("config_hash", pa.string()),
-        ("torch_version", pa.string()),
-        ("device", pa.string()),
-        ("host", pa.string()),
+        *PROVENANCE_FIELDS,
     ]
 )
 
@@ -134,13 +138,16 @@ def metrics_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
 
 
-def read_metrics(path: str | Path) -> pa.Table:
-    """Read a metrics file, refusing one whose schema is not :data:`METRICS_SCHEMA`."""
+def read_checked(path: str | Path, expected: pa.Schema, what: str) -> pa.Table:
+    """Read a Parquet table, refusing one whose schema is not ``expected`` (named ``what``).
+
+    The message names the file and says what differs: missing, unexpected or mistyped columns.
+    """
     try:
         schema = pq.read_schema(path)
     except Exception as e:  # noqa: BLE001 - any unreadable file is a schema failure here
         raise SchemaError(f"{path}: not a readable Parquet file ({e})") from None
-    expected = METRICS_SCHEMA.remove_metadata()
+    expected = expected.remove_metadata()
     if not schema.remove_metadata().equals(expected):
         have = {f.name: str(f.type) for f in schema}
         want = {f.name: str(f.type) for f in expected}
@@ -159,8 +166,13 @@ def read_metrics(path: str | Path) -> pa.Table:
             )
             if part
         )
-        raise SchemaError(f"{path}: does not match the metrics schema: {detail}")
+        raise SchemaError(f"{path}: does not match the {what} schema: {detail}")
     return pq.read_table(path)
+
+
+def read_metrics(path: str | Path) -> pa.Table:
+    """Read a metrics file, refusing one whose schema is not :data:`METRICS_SCHEMA`."""
+    return read_checked(path, METRICS_SCHEMA, "metrics")
 
 
 def load_results(pairs: list[str]) -> dict:

@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
-from ..results import SchemaError, provenance, write_table
+from ..results import PROVENANCE_FIELDS, SchemaError, provenance, read_checked, write_table
 from . import orthogonal, theorem1
 from . import precision as prec
 
@@ -72,13 +71,7 @@ CONSTRUCTIONS_SCHEMA = pa.schema(
         ("seed", pa.int64()),
         ("cpu_time", pa.float64()),  # CPU seconds of this row's check or evaluation
         ("wall_time", pa.float64()),
-        # provenance, as in the training metrics
-        ("package_version", pa.string()),
-        ("git_commit", pa.string()),
-        ("config_hash", pa.string()),
-        ("torch_version", pa.string()),
-        ("device", pa.string()),
-        ("host", pa.string()),
+        *PROVENANCE_FIELDS,
     ]
 )
 
@@ -313,16 +306,7 @@ def run(block: dict[str, Any], study: str, length: int) -> pa.Table:
 
 def read(path: str | Path) -> pa.Table:
     """Read a constructions table, refusing one whose schema is not the declared one."""
-    try:
-        schema = pq.read_schema(path)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is a schema failure here
-        raise SchemaError(f"{path}: not a readable Parquet file ({e})") from None
-    if not schema.remove_metadata().equals(CONSTRUCTIONS_SCHEMA.remove_metadata()):
-        have = {f.name: str(f.type) for f in schema}
-        want = {f.name: str(f.type) for f in CONSTRUCTIONS_SCHEMA}
-        diff = sorted(set(have.items()) ^ set(want.items()))
-        raise SchemaError(f"{path}: does not match the constructions schema: {diff}")
-    return pq.read_table(path)
+    return read_checked(path, CONSTRUCTIONS_SCHEMA, "constructions")
 
 
 def aggregate(paths: list[str]) -> pa.Table:

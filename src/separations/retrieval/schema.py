@@ -8,9 +8,8 @@ One row per (run, evaluation): a run is one learning rate and seed of one job, a
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..results import SchemaError
+from ..results import PROVENANCE_FIELDS, read_checked
 
 ISTREE_SCHEMA = pa.schema(
     [
@@ -48,13 +47,7 @@ ISTREE_SCHEMA = pa.schema(
         ("gen_unfinished", pa.float64()),  # share that never reached an answer
         ("final", pa.bool_()),  # the run's last evaluation
         ("wall_time", pa.float64()),  # seconds of training and evaluation in this run so far
-        # provenance
-        ("package_version", pa.string()),
-        ("git_commit", pa.string()),
-        ("config_hash", pa.string()),
-        ("torch_version", pa.string()),
-        ("device", pa.string()),
-        ("host", pa.string()),
+        *PROVENANCE_FIELDS,
     ]
 )
 
@@ -65,26 +58,4 @@ def table(rows: list[dict]) -> pa.Table:
 
 def read(path) -> pa.Table:
     """Read an IsTree results file, refusing one whose schema is not :data:`ISTREE_SCHEMA`."""
-    try:
-        schema = pq.read_schema(path)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is a schema failure here
-        raise SchemaError(f"{path}: not a readable Parquet file ({e})") from None
-    want = ISTREE_SCHEMA.remove_metadata()
-    if not schema.remove_metadata().equals(want):
-        have_types = {f.name: str(f.type) for f in schema}
-        want_types = {f.name: str(f.type) for f in want}
-        missing = sorted(set(want_types) - set(have_types))
-        extra = sorted(set(have_types) - set(want_types))
-        wrong = sorted(
-            f"{k}: {have_types[k]} (want {want_types[k]})"
-            for k in set(want_types) & set(have_types)
-            if have_types[k] != want_types[k]
-        )
-        parts = [
-            f"missing columns {missing}" if missing else "",
-            f"unexpected columns {extra}" if extra else "",
-            f"wrong types {', '.join(wrong)}" if wrong else "",
-        ]
-        detail = "; ".join(p for p in parts if p) or "columns out of order"
-        raise SchemaError(f"{path}: does not match the IsTree results schema: {detail}")
-    return pq.read_table(path)
+    return read_checked(path, ISTREE_SCHEMA, "IsTree results")
