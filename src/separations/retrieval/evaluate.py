@@ -88,11 +88,22 @@ def evaluate(model, data, fmt: str, vocab: Vocab, batch_size: int, *, generate_t
         loss, tf = teacher_forced(model, data.inputs, supervised, batch_size)
         scores = Scores(val_loss=loss, tf_exact=tf)
         if generate_too:
-            acc, exact, bad, unfinished = generation(
-                model, data.inputs, data.lengths, data.targets, fmt, vocab, batch_size
-            )
-            scores.gen_acc, scores.gen_trace_exact = acc, exact
-            scores.gen_malformed, scores.gen_unfinished = bad, unfinished
+            add_generation(model, data, fmt, vocab, batch_size, scores)
     finally:
         model.train(was_training)
+    return scores
+
+
+def add_generation(model, data, fmt: str, vocab: Vocab, batch_size: int, scores: Scores) -> Scores:
+    """Fill the greedy-generation fields of ``scores`` (teacher-forced ones already computed)."""
+    was_training = model.training
+    model.eval()
+    try:
+        acc, exact, bad, unfinished = generation(
+            model, data.inputs, data.lengths, data.targets, fmt, vocab, batch_size
+        )
+    finally:
+        model.train(was_training)
+    scores.gen_acc, scores.gen_trace_exact = acc, exact
+    scores.gen_malformed, scores.gen_unfinished = bad, unfinished
     return scores

@@ -32,7 +32,7 @@ from ..results import provenance, write_table
 from ..tasks import build_task
 from ..train import Interrupted, StopFlag, job_cli, pick_device, run_name, step_seed
 from . import schema
-from .evaluate import evaluate, lm_loss
+from .evaluate import add_generation, evaluate, lm_loss
 from .lm import build, count_trainable
 
 log = logging.getLogger("separations.retrieval.train")
@@ -156,12 +156,9 @@ class Run:
             final = at_cap or solved or diverged
             every = spec.get("generate_every") or 0
             gen = final or (every and state["step"] % every == 0 and state["step"] > 0)
-            if gen:
-                scores = evaluate(
-                    model, val, spec["format"], vocab, spec["eval_batch_size"], generate_too=True
-                )
-            else:
-                scores = tf
+            scores = tf
+            if gen:  # the teacher-forced pass above is reused, not repeated
+                add_generation(model, val, spec["format"], vocab, spec["eval_batch_size"], scores)
             state["wall"] += time.perf_counter() - started
             state["rows"].append(
                 {
