@@ -129,3 +129,13 @@ def test_report_writes_verdicts_and_numbers(lstm_acc, expected):
     tex = numbers_tex(values)
     assert r"\csname res@verdict-P1-IDX\endcsname{" + expected + "}" in tex
     assert rf"\textbf{{{expected}}}" in claims_tex({"metrics": df})
+
+
+@pytest.mark.parametrize(
+    ("fraction", "text"),
+    [(-1e-4, "0.0\\%"), (0.0, "0.0\\%"), (-0.02, "-2.0\\%"), (0.9995, "100.0\\%")],
+)
+def test_percentages_never_print_negative_zero(fraction, text):
+    from separations.claims.base import pct
+
+    assert pct(fraction) == text

@@ -28,4 +28,5 @@ class Claim:
 
 
 def pct(x: float) -> str:
-    return f"{100 * x:.1f}\\%"
+    """A fraction as a percentage for LaTeX; a value that rounds to zero prints as 0.0, not -0.0."""
+    return f"{round(100 * x, 1) + 0.0:.1f}\\%"
