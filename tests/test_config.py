@@ -28,6 +28,16 @@ def mutate(config: dict, path: str, value) -> dict:
 
 DELETE = object()
 
+
+def first_block(task: str) -> int:
+    """Index of the first `cpu` grid block that trains ``task`` (so edits to the grid keep the
+    cases below pointing at the task they are about)."""
+    grid = yaml.safe_load((ROOT / "config.yaml").read_text())["sweeps"]["cpu"]["grid"]
+    return next(i for i, block in enumerate(grid) if task in block["task"])
+
+
+DYCK, NN = first_block("dyck"), first_block("nn")
+
 BAD = [
     ("sweeps.cpu.grid.0.task", ["idxl", "sorting"], ["sweeps.cpu.grid[0].task", "sorting", "idxl"]),
     ("sweeps.cpu.grid.0.model", ["gru"], ["sweeps.cpu.grid[0].model", "gru", "lstm, "]),
@@ -38,8 +48,12 @@ BAD = [
     ("sweeps.cpu.grid.1.depth", [4], ["sweeps.cpu.grid[1]", "depth must be in 1..3"]),
     ("sweeps.cpu.grid.0.length", [5], ["sweeps.cpu.grid[0].length", "min_length"]),
     ("tasks.idxl.alphabet", 1000, ["alphabet must be in 2..64"]),
-    ("sweeps.cpu.grid.2.length", [41], ["sweeps.cpu.grid[2].length", "dyck", "41 is odd"]),
-    ("sweeps.cpu.grid.8.length", [1], ["sweeps.cpu.grid[8].length", "nn", "too short"]),
+    (
+        f"sweeps.cpu.grid.{DYCK}.length",
+        [41],
+        [f"sweeps.cpu.grid[{DYCK}].length", "dyck", "41 is odd"],
+    ),
+    (f"sweeps.cpu.grid.{NN}.length", [1], [f"sweeps.cpu.grid[{NN}].length", "nn", "too short"]),
     ("figures.idxl_heatmap", ["nosuch"], ["figures.idxl_heatmap", "nosuch"]),
 ]
 
