@@ -8,7 +8,10 @@ schedule) and prints the training loss and the accuracy on 1,000 evaluation exam
 exactly N every ``--every`` steps, stopping once accuracy reaches ``--stop``. It writes nothing:
 numbers it prints are for choosing lengths, task parameters and step caps, not results (those come
 from the pipeline, with provenance). ``--param`` takes task parameters as ``key=value`` (values
-parsed as YAML, so ``alphabet=8`` is an integer).
+parsed as YAML, so ``alphabet=8`` is an integer). ``--readout mean`` reads a classification task's
+prediction from the mean of the logits over each example's real positions instead of its last
+token (the paper does not say which it used; with a linear output head this is mean pooling of the
+hidden states).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ def parse_param(text: str) -> tuple[str, object]:
     return key, yaml.safe_load(value)
 
 
+def mean_over_positions(logits: torch.Tensor, batch) -> torch.Tensor:
+    """Mean of the logits over each example's real positions (B×T×C → B×C)."""
+    real = (torch.arange(logits.shape[1]) < batch.lengths[:, None]).to(logits.dtype)
+    return (logits * real[..., None]).sum(1) / real.sum(1, keepdim=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task")
@@ -44,10 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop", type=float, default=0.99)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--param", type=parse_param, action="append", default=[])
+    parser.add_argument("--readout", choices=("task", "mean"), default="task")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
     task = build_task(args.task, args.length, dict(args.param))
+    if args.readout == "mean":
+        if task.readout != "last":
+            parser.error(f"--readout mean needs a task read at its last token; {args.task} is not")
+        task.select = mean_over_positions
     torch.manual_seed(args.seed)
     heads = args.heads if get_family(args.model).uses_heads else None
     model = build_model(args.model, task, depth=args.depth, width=args.width, heads=heads)
