@@ -26,6 +26,15 @@ WORKFLOW_FILES = [
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(autouse=True)
+def seeded_torch():
+    """Every test starts from the same global torch seed, so a test that draws random inputs
+    without its own generator sees the same numbers on every run (no flaky tolerances)."""
+    import torch
+
+    torch.manual_seed(0)
+
+
 def copy_workflow(dest: Path, *, results: bool = False) -> Path:
     """A copy of the workflow (code, config, paper sources) in ``dest``, without results."""
     dest.mkdir(parents=True, exist_ok=True)
