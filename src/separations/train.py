@@ -93,8 +93,12 @@ def evaluate(model, task: Task, batch: Batch, batch_size: int, device) -> tuple[
     return correct / len(batch), loss_sum / len(batch)
 
 
-class Run:
-    """One learning rate and seed of a job, resumable from its checkpoint."""
+class ResumableRun:
+    """One learning rate and seed of a job, resumable from its checkpoint; both trainers' runs.
+
+    A subclass builds the model and optimiser in ``train`` and drives them with :meth:`steps`; it
+    says how a finished run's rows are read back (:meth:`read_rows`).
+    """
 
     def __init__(
         self,
@@ -113,20 +117,110 @@ class Run:
         self.done_path = ckpt_dir / f"{self.name}.done.parquet"
         self.hash = spec["config_hash"]
 
+    def read_rows(self, path: Path) -> list[dict]:
+        """The rows of a finished-run file (schema-checked)."""
+        raise NotImplementedError
+
     def finished_rows(self) -> list[dict] | None:
         """Rows of this run if an earlier attempt finished it (and they match this config)."""
         if not self.done_path.exists():
             return None
         try:
-            table = read_metrics(self.done_path)
+            rows = self.read_rows(self.done_path)
         except Exception as e:  # noqa: BLE001
             log.warning("%s: ignoring unreadable finished-run file (%s)", self.name, e)
             return None
-        rows = table.to_pylist()
         if not rows or any(r["config_hash"] != self.hash for r in rows):
             log.warning("%s: finished-run file belongs to another config; rerunning", self.name)
             return None
         return rows
+
+    @staticmethod
+    def new_state() -> dict[str, Any]:
+        """What a checkpoint carries besides the model and optimiser."""
+        return {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
+
+    @staticmethod
+    def take_train_loss(state: dict[str, Any]) -> tuple[float, bool]:
+        """(mean training loss since the last evaluation, whether it diverged); resets the sum."""
+        count = state["loss_count"]
+        train_loss = state["loss_sum"] / count if count else float("nan")
+        state["loss_sum"], state["loss_count"] = 0.0, 0
+        return train_loss, count > 0 and not math.isfinite(train_loss)
+
+    def steps(
+        self,
+        state: dict[str, Any],
+        *,
+        optimizer: torch.optim.Optimizer,
+        loss_of,
+        total: int,
+        record,
+        save,
+        scheduler=None,
+        progress=None,
+    ) -> list[dict]:
+        """Train from ``state["step"]`` until ``record(at_cap)`` says the run is over.
+
+        Each step draws the batch of (seed, step), so a resumed run sees the batches an
+        uninterrupted one would; ``loss_of(batch)`` is the training loss. ``record`` is called at
+        step 0 and every ``eval_every`` steps, ``save`` every ``checkpoint_every`` steps and before
+        a signal stops the run (then :class:`Interrupted` is raised).
+        """
+        spec = self.spec
+        if not state["rows"]:
+            if record(False):
+                return state["rows"]
+        elif state["rows"][-1]["final"]:
+            return state["rows"]
+        generator = torch.Generator()
+        while True:
+            if self.stop.signum is not None:
+                save()
+                raise Interrupted(self.stop.signum)
+            started = time.perf_counter()
+            generator.manual_seed(step_seed(self.seed, state["step"]))
+            batch = self.task.sample(spec["batch_size"], generator, train=True).to(self.device)
+            loss = loss_of(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            state["step"] += 1
+            state["loss_sum"] += float(loss.detach())
+            state["loss_count"] += 1
+            state["wall"] += time.perf_counter() - started
+            if progress is not None:
+                progress.update(1)
+            at_cap = state["step"] >= total
+            if state["step"] % spec["eval_every"] == 0 or at_cap:
+                if record(at_cap):
+                    return state["rows"]
+            if state["step"] % spec["checkpoint_every"] == 0:
+                save()
+
+
+def completed_runs(runs: list[ResumableRun], train, table):
+    """Each run with its rows, in order: read back if an earlier attempt finished it, otherwise
+    trained by ``train(run)``, written to its finished-run file (``table(rows)``) and its
+    checkpoint removed."""
+    for run in runs:
+        rows = run.finished_rows()
+        if rows is None:
+            rows = train(run)
+            write_table(table(rows), run.done_path)
+            run.ckpt_path.unlink(missing_ok=True)
+        else:
+            log.info("%s: already finished, skipping", run.name)
+        yield run, rows
+
+
+class Run(ResumableRun):
+    """A paper-1 run: Adam at a constant learning rate, scored by the task's accuracy."""
+
+    def read_rows(self, path: Path) -> list[dict]:
+        return read_metrics(path).to_pylist()
 
     def train(self, val: Batch, progress=None) -> list[dict]:
         spec, task = self.spec, self.task
@@ -136,7 +230,7 @@ class Run:
         ).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         n_params = count_parameters(model)
-        state = {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
+        state = self.new_state()
         saved = checkpoint.load(self.ckpt_path, self.hash)
         if saved is not None:
             model.load_state_dict(saved["model"])
@@ -171,14 +265,11 @@ class Run:
                 self.hash,
             )
 
-        def record(final_hint: bool) -> bool:
+        def record(at_cap: bool) -> bool:
             """Evaluate, append a row; True when the run is over."""
             acc, val_loss = evaluate(model, task, val, spec["eval_batch_size"], self.device)
-            train_loss = (
-                state["loss_sum"] / state["loss_count"] if state["loss_count"] else float("nan")
-            )
-            diverged = state["loss_count"] > 0 and not math.isfinite(train_loss)
-            done = final_hint or acc >= spec["threshold"] or diverged
+            train_loss, diverged = self.take_train_loss(state)
+            done = at_cap or acc >= spec["threshold"] or diverged
             state["rows"].append(
                 {
                     **base,
@@ -192,7 +283,6 @@ class Run:
                     "wall_time": state["wall"],
                 }
             )
-            state["loss_sum"], state["loss_count"] = 0.0, 0
             log.info(
                 "%s step %d/%d: train loss %.4f, val loss %.4f, val acc %.4f (%.1f s)%s",
                 self.name,
@@ -206,35 +296,15 @@ class Run:
             )
             return done
 
-        if not state["rows"]:
-            if record(final_hint=False):
-                return state["rows"]
-        elif state["rows"][-1]["final"]:
-            return state["rows"]
-        generator = torch.Generator()
-        while True:
-            if self.stop.signum is not None:
-                save()
-                raise Interrupted(self.stop.signum)
-            started = time.perf_counter()
-            generator.manual_seed(step_seed(self.seed, state["step"]))
-            batch = task.sample(spec["batch_size"], generator, train=True).to(self.device)
-            loss = task.loss(model(batch.inputs), batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            state["step"] += 1
-            state["loss_sum"] += float(loss.detach())
-            state["loss_count"] += 1
-            state["wall"] += time.perf_counter() - started
-            if progress is not None:
-                progress.update(1)
-            at_cap = state["step"] >= spec["max_steps"]
-            if state["step"] % spec["eval_every"] == 0 or at_cap:
-                if record(final_hint=at_cap):
-                    return state["rows"]
-            if state["step"] % spec["checkpoint_every"] == 0:
-                save()
+        return self.steps(
+            state,
+            optimizer=opt,
+            loss_of=lambda batch: task.loss(model(batch.inputs), batch),
+            total=spec["max_steps"],
+            record=record,
+            save=save,
+            progress=progress,
+        )
 
 
 def train_job(
@@ -275,19 +345,11 @@ def train_job(
 
         progress = tqdm(total=len(runs) * spec["max_steps"], desc=spec["job"], unit="step")
     rows: list[dict] = []
-    for run in runs:
-        finished = run.finished_rows()
-        if finished is None:
-            finished = run.train(val, progress)
-            write_table(metrics_table(finished), run.done_path)
-            run.ckpt_path.unlink(missing_ok=True)
-            skipped_steps = spec["max_steps"] - finished[-1]["step"]  # runs may stop early
-        else:
-            log.info("%s: already finished, skipping", run.name)
-            skipped_steps = spec["max_steps"]
-        if progress is not None:
-            progress.update(skipped_steps)
+    done = completed_runs(runs, lambda run: run.train(val, progress), metrics_table)
+    for count, (_, finished) in enumerate(done, start=1):
         rows.extend(finished)
+        if progress is not None:  # runs that stopped early or were skipped count as complete
+            progress.update(count * spec["max_steps"] - progress.n)
     if progress is not None:
         progress.close()
     table = metrics_table(rows)

@@ -30,7 +30,7 @@ from .. import checkpoint
 from ..data import read_batch
 from ..results import provenance, write_table
 from ..tasks import build_task
-from ..train import Interrupted, StopFlag, job_cli, pick_device, run_name, step_seed
+from ..train import ResumableRun, StopFlag, completed_runs, job_cli, pick_device
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
 from .lm import build, count_trainable
@@ -64,29 +64,11 @@ def build_model(spec: dict[str, Any], vocab_size: int):
     )
 
 
-class Run:
-    """One learning rate and seed of a job, resumable from its checkpoint."""
+class Run(ResumableRun):
+    """An IsTree run: AdamW, warm-up then cosine decay; teacher-forced and generation scores."""
 
-    def __init__(self, spec, task, lr: float, seed: int, device, ckpt_dir: Path, stop: StopFlag):
-        self.spec, self.task, self.lr, self.seed = spec, task, lr, seed
-        self.device, self.stop = device, stop
-        self.name = run_name(lr, seed)
-        self.ckpt_path = ckpt_dir / f"{self.name}.pt"
-        self.done_path = ckpt_dir / f"{self.name}.done.parquet"
-        self.hash = spec["config_hash"]
-
-    def finished_rows(self) -> list[dict] | None:
-        if not self.done_path.exists():
-            return None
-        try:
-            rows = schema.read(self.done_path).to_pylist()
-        except Exception as e:  # noqa: BLE001
-            log.warning("%s: ignoring unreadable finished-run file (%s)", self.name, e)
-            return None
-        if not rows or any(r["config_hash"] != self.hash for r in rows):
-            log.warning("%s: finished-run file belongs to another config; rerunning", self.name)
-            return None
-        return rows
+    def read_rows(self, path: Path) -> list[dict]:
+        return schema.read(path).to_pylist()
 
     def train(self, val) -> list[dict]:
         spec, task = self.spec, self.task
@@ -96,7 +78,7 @@ class Run:
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=0.0)
         warmup, total = warmup_steps(spec), spec["max_steps"]
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, total))
-        state = {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
+        state = self.new_state()
         saved = checkpoint.load(self.ckpt_path, self.hash)
         if saved is not None:
             model.load_state_dict(saved["model"])
@@ -149,10 +131,7 @@ class Run:
                 model, val, spec["format"], vocab, spec["eval_batch_size"], generate_too=False
             )
             solved = spec.get("threshold") is not None and tf.tf_exact >= spec["threshold"]
-            train_loss = (
-                state["loss_sum"] / state["loss_count"] if state["loss_count"] else float("nan")
-            )
-            diverged = state["loss_count"] > 0 and not math.isfinite(train_loss)
+            train_loss, diverged = self.take_train_loss(state)
             final = at_cap or solved or diverged
             every = spec.get("generate_every") or 0
             gen = final or (every and state["step"] % every == 0 and state["step"] > 0)
@@ -176,7 +155,6 @@ class Run:
                     "wall_time": state["wall"],
                 }
             )
-            state["loss_sum"], state["loss_count"] = 0.0, 0
             log.info(
                 "%s step %d/%d: train loss %.4f, val loss %.4f, teacher-forced exact %.4f%s"
                 " (%.1f s)%s",
@@ -192,35 +170,19 @@ class Run:
             )
             return final
 
-        if not state["rows"]:
-            if record(at_cap=False):
-                return state["rows"]
-        elif state["rows"][-1]["final"]:
-            return state["rows"]
-        generator = torch.Generator()
-        while True:
-            if self.stop.signum is not None:
-                save()
-                raise Interrupted(self.stop.signum)
-            started = time.perf_counter()
-            generator.manual_seed(step_seed(self.seed, state["step"]))
-            batch = task.sample(spec["batch_size"], generator, train=True).to(self.device)
-            tokens, supervised = batch.inputs, batch.extra["supervised"]
-            loss = lm_loss(model(tokens), tokens, supervised)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            state["step"] += 1
-            state["loss_sum"] += float(loss.detach())
-            state["loss_count"] += 1
-            state["wall"] += time.perf_counter() - started
-            at_cap = state["step"] >= total
-            if state["step"] % spec["eval_every"] == 0 or at_cap:
-                if record(at_cap):
-                    return state["rows"]
-            if state["step"] % spec["checkpoint_every"] == 0:
-                save()
+        def loss_of(batch) -> torch.Tensor:
+            tokens = batch.inputs
+            return lm_loss(model(tokens), tokens, batch.extra["supervised"])
+
+        return self.steps(
+            state,
+            optimizer=opt,
+            loss_of=loss_of,
+            total=total,
+            record=record,
+            save=save,
+            scheduler=sched,
+        )
 
 
 def train_job(
@@ -257,15 +219,9 @@ def train_job(
         for seed in spec["seeds"]
     ]
     log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
+    val = val.to(dev)
     rows: list[dict] = []
-    for run in runs:
-        finished = run.finished_rows()
-        if finished is None:
-            finished = run.train(val.to(dev))
-            write_table(schema.table(finished), run.done_path)
-            run.ckpt_path.unlink(missing_ok=True)
-        else:
-            log.info("%s: already finished, skipping", run.name)
+    for _, finished in completed_runs(runs, lambda run: run.train(val), schema.table):
         rows.extend(finished)
     table = schema.table(rows)
     write_table(table, out)
