@@ -8,37 +8,21 @@ A file whose schema is not the declared one stops aggregation with its name in t
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import pyarrow as pa
 
-from .results import METRICS_SCHEMA, SchemaError, read_metrics, write_table
+from .results import METRICS_SCHEMA, SchemaError, aggregate_cli, concat_checked
 
 
 def aggregate(paths: list[str]) -> pa.Table:
     if not paths:
         raise SchemaError("no metrics files to aggregate")
-    tables = [read_metrics(p) for p in sorted(paths)]
-    table = pa.concat_tables(tables).cast(METRICS_SCHEMA)
-    return table.sort_by(
-        [("job", "ascending"), ("lr", "descending"), ("seed", "ascending"), ("step", "ascending")]
-    )
+    return concat_checked(paths, METRICS_SCHEMA, "metrics")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m separations.aggregate", description=__doc__)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("paths", nargs="+")
-    args = parser.parse_args(argv)
-    try:
-        table = aggregate(args.paths)
-    except SchemaError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    write_table(table, args.out)
-    print(f"wrote {args.out}: {table.num_rows} rows from {len(args.paths)} files")
-    return 0
+    return aggregate_cli(aggregate, argv, prog="python -m separations.aggregate", doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ so a killed job never leaves half a file behind.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -168,6 +170,40 @@ def read_checked(path: str | Path, expected: pa.Schema, what: str) -> pa.Table:
         )
         raise SchemaError(f"{path}: does not match the {what} schema: {detail}")
     return pq.read_table(path)
+
+
+#: order of an aggregated table: per job, learning rates from largest, seeds, then steps
+RUN_ORDER = [
+    ("job", "ascending"),
+    ("lr", "descending"),
+    ("seed", "ascending"),
+    ("step", "ascending"),
+]
+
+
+def concat_checked(paths: list[str], expected: pa.Schema, what: str) -> pa.Table:
+    """Per-job tables as one, each schema-checked (:func:`read_checked`), in :data:`RUN_ORDER`."""
+    tables = [read_checked(p, expected, what) for p in sorted(paths)]
+    if not tables:
+        return expected.empty_table()
+    return pa.concat_tables(tables).cast(expected).sort_by(RUN_ORDER)
+
+
+def aggregate_cli(aggregate, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
+    """Command line of an aggregation step: ``--out FILE PATH...``; ``aggregate(paths)`` makes the
+    table, and a :class:`SchemaError` is reported with exit status 1 before anything is written."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("paths", nargs="*")
+    args = parser.parse_args(argv)
+    try:
+        table = aggregate(args.paths)
+    except SchemaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    write_table(table, args.out)
+    print(f"wrote {args.out}: {table.num_rows} rows from {len(args.paths)} files")
+    return 0
 
 
 def read_metrics(path: str | Path) -> pa.Table:

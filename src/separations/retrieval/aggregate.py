@@ -10,39 +10,22 @@ so the claims read "not tested" instead of the pipeline failing.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import pyarrow as pa
 
-from ..results import SchemaError, write_table
-from .schema import ISTREE_SCHEMA, read
+from ..results import aggregate_cli, concat_checked
+from .schema import ISTREE_SCHEMA
 
 
 def aggregate(paths: list[str]) -> pa.Table:
-    if not paths:
-        return ISTREE_SCHEMA.empty_table()
-    table = pa.concat_tables([read(p) for p in sorted(paths)]).cast(ISTREE_SCHEMA)
-    return table.sort_by(
-        [("job", "ascending"), ("lr", "descending"), ("seed", "ascending"), ("step", "ascending")]
-    )
+    return concat_checked(paths, ISTREE_SCHEMA, "IsTree results")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m separations.retrieval.aggregate", description=__doc__
+    return aggregate_cli(
+        aggregate, argv, prog="python -m separations.retrieval.aggregate", doc=__doc__
     )
-    parser.add_argument("--out", required=True)
-    parser.add_argument("paths", nargs="*")
-    args = parser.parse_args(argv)
-    try:
-        table = aggregate(args.paths)
-    except SchemaError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    write_table(table, args.out)
-    print(f"wrote {args.out}: {table.num_rows} rows from {len(args.paths)} files")
-    return 0
 
 
 if __name__ == "__main__":
