@@ -12,7 +12,8 @@ from separations.results import read_metrics
 
 TRAINING_RULES = {
     "train",
-    "evaluation_set",
+    "validation_set",
+    "test_set",
     "aggregate",
     "retrieval_train",
     "retrieval_evaluation_set",

@@ -36,6 +36,7 @@ def make_spec(config: dict, **overrides) -> dict:
         "eval_every": 50,
         "checkpoint_every": 10,
         "eval_size": 200,
+        "pruning": None,  # runs one after another (pruning interleaves them: tested below)
         **overrides,
     }
     spec["config_hash"] = sweep_config.config_hash(spec)
@@ -164,3 +165,35 @@ def test_checkpoint_of_another_config_restarts_the_run_with_a_warning(
     assert f"belongs to config {other['config_hash']}, not {spec['config_hash']}" in text
     assert "resumed" not in text
     pd.testing.assert_frame_equal(comparable(job.out), reference)
+
+
+def test_job_killed_between_pruning_rungs_gives_the_same_numbers(tmp_path, data):
+    """Successive halving interleaves the runs; a kill after the first rung, and a rerun, makes the
+    same pruning decisions and the same numbers as an uninterrupted job."""
+    spec = make_spec(
+        sweep_config.load(),
+        learning_rates=[3.0e-2, 1.0e-2, 1.0e-3],
+        seeds=[0, 1],
+        pruning={"rungs": [0.25, 0.5], "keep": 0.5},
+    )
+    reference = Job(tmp_path / "reference", spec, data)
+    reference.run()
+    text = reference.text()
+    assert "rung at step 50" in text and "rung at step 100" in text
+    expected = comparable(reference.out)
+    final = expected[expected["final"]]
+    assert final["pruned"].sum() == 4, "two of three rates pruned, two seeds each"
+    assert final["test_acc"].notna().all() and final["best_step"].notna().all()
+    job = Job(tmp_path / "killed", spec, data)
+    # the first run's checkpoint at step 100 exists only once the first rung has been passed
+    job.folder.mkdir(parents=True)
+    proc = job.start()
+    deadline = time.monotonic() + 120
+    while "rung at step 50" not in (job.log.read_text() if job.log.exists() else ""):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not job.out.exists()
+    job.run()
+    pd.testing.assert_frame_equal(comparable(job.out), expected)

@@ -38,7 +38,10 @@ NUMERIC_KEYS = (
     "max_steps",
     "eval_every",
     "threshold",
+    "stop_threshold",
+    "pruning",
     "eval_size",
+    "test_size",
     "data_seed",
     "threads",
 )

@@ -45,6 +45,53 @@ def generate(
     return task, concat(parts)
 
 
+def row_keys(batch: Batch) -> list[bytes]:
+    """One byte string per example that identifies it (its tensors, trimmed to its length)."""
+    keys = []
+    for i in range(len(batch)):
+        one = batch.slice(i, i + 1)
+        keys.append(b"|".join(t.contiguous().numpy().tobytes() for t in one.tensors().values()))
+    return keys
+
+
+def generate_disjoint(
+    task_name: str,
+    length: int,
+    count: int,
+    seed: int,
+    exclude: Batch,
+    *,
+    params: dict | None = None,
+    chunk: int = 1000,
+    max_rounds: int = 100,
+) -> tuple[Any, Batch]:
+    """Like :func:`generate` (evaluation distribution), without any example that is in ``exclude``.
+
+    The held-out test set is drawn this way, so that no test example was seen when a learning rate
+    or checkpoint was selected on the validation set. Raises :class:`TaskConfigError` when the
+    task's support is too small to give ``count`` such examples.
+    """
+    task = build_task(task_name, length, params)
+    seen = set(row_keys(exclude))
+    generator = torch.Generator().manual_seed(seed)
+    kept: list[Batch] = []
+    have = 0
+    for _ in range(max_rounds):
+        part = task.sample(chunk, generator, train=False)
+        keep = [i for i, key in enumerate(row_keys(part)) if key not in seen]
+        keep = keep[: count - have]
+        if keep:
+            index = torch.tensor(keep)
+            kept.append(part.map(lambda t, index=index: t[index]))
+            have += len(keep)
+        if have == count:
+            return task, concat(kept)
+    raise TaskConfigError(
+        f"{task_name} at N={length}: could not draw {count} examples outside the validation set "
+        f"in {max_rounds * chunk} draws (the task has too few distinct examples; lower test_size)"
+    )
+
+
 def concat(parts: list[Batch]) -> Batch:
     """Concatenate batches, padding each tensor's sequence axis to the widest."""
     if len(parts) == 1:
@@ -114,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--train", action="store_true", help="draw from the training distribution (variable length)"
     )
+    parser.add_argument(
+        "--exclude",
+        metavar="PARQUET",
+        help="an evaluation set whose examples this one must not contain (the held-out test set "
+        "excludes the validation set)",
+    )
     args = parser.parse_args(argv)
     if args.task not in TASKS:
         parser.error(f"unknown task {args.task!r}; allowed: {', '.join(sorted(TASKS))}")
@@ -121,9 +174,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count must be at least 1")
     try:
         params = json.loads(args.params)
-        task, batch = generate(
-            args.task, args.length, args.count, args.seed, params=params, train=args.train
-        )
+        if args.exclude:
+            _, excluded = read_batch(args.exclude)
+            task, batch = generate_disjoint(
+                args.task, args.length, args.count, args.seed, excluded, params=params
+            )
+        else:
+            task, batch = generate(
+                args.task, args.length, args.count, args.seed, params=params, train=args.train
+            )
     except (TaskConfigError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

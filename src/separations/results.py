@@ -32,6 +32,13 @@ PROVENANCE_FIELDS = [
     ("host", pa.string()),
 ]
 
+#: the machine a training run ran on: determinism holds per CPU kind and thread count
+MACHINE_FIELDS = [
+    ("cpu_model", pa.string()),
+    ("cpu_capability", pa.string()),  # torch.backends.cpu.get_cpu_capability(), e.g. AVX512
+    ("threads", pa.int32()),
+]
+
 METRICS_SCHEMA = pa.schema(
     [
         # what was trained
@@ -47,9 +54,12 @@ METRICS_SCHEMA = pa.schema(
         ("seed", pa.int32()),
         ("batch_size", pa.int32()),
         ("max_steps", pa.int64()),
-        ("threshold", pa.float64()),
+        ("threshold", pa.float64()),  # paper 1's near-perfect accuracy
+        ("stop_threshold", pa.float64()),  # the run stops once val_acc reaches this
         ("chance", pa.float64()),  # accuracy of guessing, for the task at this length
         ("n_params", pa.int64()),
+        ("val_size", pa.int64()),  # examples in the validation set (selects lr and checkpoint)
+        ("test_size", pa.int64()),  # examples in the held-out test set (reported)
         # one evaluation
         ("step", pa.int64()),
         ("examples", pa.int64()),
@@ -59,12 +69,19 @@ METRICS_SCHEMA = pa.schema(
         ("solved", pa.bool_()),  # val_acc >= threshold
         ("final", pa.bool_()),  # the run's last evaluation
         ("wall_time", pa.float64()),  # seconds of training in this run so far
+        # the run's outcome, on its final row only (null elsewhere)
+        ("pruned", pa.bool_()),  # stopped early by learning-rate pruning (successive halving)
+        ("best_step", pa.int64()),  # the checkpoint validation chose (highest val_acc, earliest)
+        ("best_val_acc", pa.float64()),
+        ("test_acc", pa.float64()),  # accuracy of that checkpoint on the held-out test set
+        ("test_loss", pa.float64()),
         *PROVENANCE_FIELDS,
+        *MACHINE_FIELDS,
     ]
 )
 
 #: columns that legitimately differ between two runs of the same config (timing, machine)
-NONDETERMINISTIC = ("wall_time", "host", "git_commit", "package_version")
+NONDETERMINISTIC = ("wall_time", "host", "git_commit", "package_version", "cpu_model")
 
 
 class SchemaError(ValueError):
@@ -115,6 +132,28 @@ def provenance(config_hash: str, device: str) -> dict[str, str]:
         "torch_version": torch.__version__,
         "device": device,
         "host": socket.gethostname() or platform.node(),
+    }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine(threads: int) -> dict:
+    """The :data:`MACHINE_FIELDS` of this process."""
+    import torch
+
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": int(threads),
     }
 
 

@@ -1,13 +1,22 @@
-"""Summaries of a metrics table that figures and the report share.
+"""Summaries of a metrics table that figures, claims and the report share.
 
-The reporting rule is the papers': for each model shape and length, the best learning rate. A run's
-score is the best validation accuracy it reached (runs stop once solved); with several seeds the
-score of a learning rate is the mean over seeds.
+The protocol (docs/design.md, "Protocol and verdicts"): each run is scored on the held-out *test*
+set at the checkpoint its *validation* accuracy chose; a cell's learning rate is the one whose
+seeds reached the highest mean validation accuracy; the cell's score is the mean test accuracy of
+that learning rate's seeds, with an interval that covers both the spread over seeds (Student t)
+and each run's sampling error (Wilson). A cell is *solved* when the interval's lower end clears
+the threshold and *failed* when its upper end is below it. Two flags keep a failure from counting:
+the chosen rate sits at the edge of its grid and beats its neighbour there, or a run at the chosen
+rate was still improving in the last quarter of its budget.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 SHORT = {
     "transformer": "TF",
@@ -18,6 +27,22 @@ SHORT = {
     "linear": "LinTF",
 }
 CELL = ["task", "model", "depth", "width", "heads", "length"]
+SOLVED, FAILED, BORDERLINE = "solved", "failed", "borderline"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The verdict rules' numbers (config.yaml, ``verdicts``)."""
+
+    confidence: float = 0.95
+    edge_tolerance: float = 0.02
+    improving_tolerance: float = 0.02
+    min_seeds: int = 3
+    min_learning_rates: int = 3
+
+    @classmethod
+    def from_config(cls, block: dict) -> Protocol:
+        return cls(**{k: block[k] for k in cls.__dataclass_fields__ if k in block})
 
 
 def model_label(model: str, depth: int, width: int, heads=None) -> str:
@@ -25,50 +50,183 @@ def model_label(model: str, depth: int, width: int, heads=None) -> str:
     return f"{SHORT.get(model, model)}-({int(depth)}, {int(width)})"
 
 
-def runs(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: best accuracy, final step, first step at which it was solved."""
+def wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
+    """Wilson interval of a binomial proportion (scipy)."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    ci = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def seed_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Student-t interval of the mean over seeds; a point when there is one seed or no spread."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2 or float(values.std(ddof=1)) == 0.0:
+        return mean, mean
+    low, high = stats.t.interval(
+        confidence, len(values) - 1, loc=mean, scale=stats.sem(values, ddof=1)
+    )
+    return float(low), float(high)
+
+
+def _still_improving(group: pd.DataFrame, tolerance: float) -> bool:
+    """Validation accuracy rose by more than ``tolerance`` over the last quarter of the budget."""
+    last = int(group["step"].max())
+    cut = 0.75 * int(group["max_steps"].iloc[0])
+    if last < int(group["max_steps"].iloc[0]):  # stopped early: solved, diverged or pruned
+        return False
+    before = group.loc[group["step"] <= cut, "val_acc"]
+    if before.empty:
+        return False
+    return bool(group["val_acc"].max() - before.max() > tolerance)
+
+
+def runs(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
+    """One row per run: its validation-chosen checkpoint, test accuracy with its Wilson interval,
+    how far it trained, whether it was pruned, solved on validation, or still improving."""
+    protocol = protocol or Protocol()
     keys = CELL + ["lr", "seed"]
     df = metrics.copy()
     df["heads"] = df["heads"].fillna(0).astype(int)
     grouped = df.groupby(keys, dropna=False)
     out = grouped.agg(
-        best_acc=("val_acc", "max"),
-        final_acc=("val_acc", "last"),
+        best_val=("val_acc", "max"),
         last_step=("step", "max"),
         threshold=("threshold", "first"),
         max_steps=("max_steps", "first"),
         wall_time=("wall_time", "max"),
         n_params=("n_params", "first"),
+        test_size=("test_size", "first"),
+        val_size=("val_size", "first"),
+        chance=("chance", "first"),
     ).reset_index()
+    final = df[df["final"]].set_index(keys)[["test_acc", "best_step", "pruned"]]
+    out = out.join(final, on=keys)
     solved = df[df["solved"]].groupby(keys, dropna=False)["step"].min().rename("solved_step")
     out = out.merge(solved.reset_index(), on=keys, how="left")
+    improving = grouped.apply(
+        lambda g: _still_improving(g, protocol.improving_tolerance), include_groups=False
+    )
+    out = out.merge(improving.rename("improving").reset_index(), on=keys, how="left")
+    bounds = [
+        wilson(round(acc * n), n, protocol.confidence)
+        for acc, n in zip(out["test_acc"], out["test_size"], strict=True)
+    ]
+    out["test_low"] = [b[0] for b in bounds]
+    out["test_high"] = [b[1] for b in bounds]
+    out["pruned"] = out["pruned"].fillna(False).astype(bool)
     return out
 
 
-def best_over_lr(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell (model shape × task × N): the best learning rate's score."""
-    per_run = runs(metrics)
-    per_lr = (
-        per_run.groupby(CELL + ["lr"], dropna=False)
-        .agg(
-            acc=("best_acc", "mean"),
-            solved_step=("solved_step", "max"),
-            seeds=("seed", "nunique"),
-            threshold=("threshold", "first"),
-            max_steps=("max_steps", "first"),
+def _val_curve_max(metrics: pd.DataFrame, upto: int) -> float:
+    """Mean over seeds of the best validation accuracy reached by step ``upto``."""
+    part = metrics[metrics["step"] <= upto]
+    return float(part.groupby("seed")["val_acc"].max().mean())
+
+
+def _at_edge(cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: float) -> bool:
+    """The chosen rate is the grid's smallest or largest and beats its neighbour by more than
+    ``tol`` at the last step both reached: the optimum may lie outside the grid."""
+    if len(lrs) < 2 or chosen not in (lrs[0], lrs[-1]):
+        return False
+    neighbour = lrs[1] if chosen == lrs[0] else lrs[-2]
+    mine = cell_metrics[cell_metrics["lr"] == chosen]
+    theirs = cell_metrics[cell_metrics["lr"] == neighbour]
+    upto = min(int(mine["step"].max()), int(theirs["step"].max()))
+    return _val_curve_max(mine, upto) - _val_curve_max(theirs, upto) > tol
+
+
+def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
+    """One row per cell (model shape × task × N) under the protocol: the chosen learning rate,
+    the mean test accuracy of its seeds with an interval, the status against the threshold
+    (solved / failed / borderline) and the flags that keep a failure from counting."""
+    protocol = protocol or Protocol()
+    if metrics.empty:
+        return pd.DataFrame(columns=CELL + ["acc", "low", "high", "status"])
+    per_run = runs(metrics, protocol)
+    df = metrics.copy()
+    df["heads"] = df["heads"].fillna(0).astype(int)
+    rows = []
+    for key, group in per_run.groupby(CELL, dropna=False):
+        lrs = sorted(group["lr"].unique())
+        # finalists: the rates that trained longest (pruning stopped the others); among them the
+        # highest mean validation accuracy over seeds, ties to the smaller rate
+        reach = group.groupby("lr")["last_step"].max()
+        per_lr = group.groupby("lr")["best_val"].mean()
+        finalists = [lr for lr in lrs if not group.loc[group["lr"] == lr, "pruned"].all()]
+        finalists = finalists or [lr for lr in lrs if reach[lr] == reach.max()]
+        chosen = sorted(finalists, key=lambda lr: (-per_lr[lr], lr))[0]
+        mine = group[group["lr"] == chosen]
+        acc = float(mine["test_acc"].mean())
+        t_low, t_high = seed_interval(mine["test_acc"].to_numpy(), protocol.confidence)
+        low = max(0.0, min(t_low, float(mine["test_low"].min())))
+        high = min(1.0, max(t_high, float(mine["test_high"].max())))
+        threshold = float(group["threshold"].iloc[0])
+        status = SOLVED if low >= threshold else FAILED if high < threshold else BORDERLINE
+        cell_metrics = df.loc[(df[CELL] == pd.Series(key, index=CELL)).all(axis=1)]
+        rows.append(
+            {
+                **dict(zip(CELL, key, strict=True)),
+                "best_lr": chosen,
+                "acc": acc,
+                "low": low,
+                "high": high,
+                "status": status,
+                "threshold": threshold,
+                "chance": float(group["chance"].iloc[0]),
+                "max_steps": int(group["max_steps"].iloc[0]),
+                "seeds": int(mine["seed"].nunique()),
+                "n_lrs": len(lrs),
+                "lrs": lrs,
+                "at_edge": _at_edge(cell_metrics, lrs, chosen, protocol.edge_tolerance),
+                "improving": bool(mine["improving"].any()),
+                "solved_step": float(mine["solved_step"].max()),
+                "val_acc": float(per_lr[chosen]),
+                "test_size": int(group["test_size"].iloc[0]),
+                "val_size": int(group["val_size"].iloc[0]),
+                "steps_run": int(group["last_step"].sum()),
+                "steps_full": int(group["max_steps"].iloc[0]) * len(group),
+                "pruned_runs": int(group["pruned"].sum()),
+                "wall_time": float(group["wall_time"].sum()),
+                "n_params": int(group["n_params"].iloc[0]),
+            }
         )
-        .reset_index()
-    )
-    best = per_lr.sort_values(["acc", "lr"], ascending=[False, False]).groupby(CELL).head(1)
-    best = best.rename(columns={"lr": "best_lr"}).sort_values(CELL).reset_index(drop=True)
-    best["label"] = [
-        model_label(m, d, w) for m, d, w in zip(best.model, best.depth, best.width, strict=True)
+    out = pd.DataFrame(rows).sort_values(CELL).reset_index(drop=True)
+    out["label"] = [
+        model_label(m, d, w) for m, d, w in zip(out.model, out.depth, out.width, strict=True)
     ]
-    best["n_lrs"] = per_lr.groupby(CELL).size().reindex(pd.MultiIndex.from_frame(best[CELL])).values
-    return best
+    return out
+
+
+def best_over_lr(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
+    """Alias kept for figures: one row per cell (see :func:`cells`)."""
+    return cells(metrics, protocol)
+
+
+def interval_text(row) -> str:
+    """``99.8% [99.5, 100.0]`` for a cell row."""
+    return f"{100 * row.acc:.1f}% [{100 * row.low:.1f}, {100 * row.high:.1f}]"
 
 
 def load(path) -> pd.DataFrame:
     from .results import read_metrics
 
     return read_metrics(path).to_pandas()
+
+
+__all__ = [
+    "BORDERLINE",
+    "CELL",
+    "FAILED",
+    "SHORT",
+    "SOLVED",
+    "Protocol",
+    "best_over_lr",
+    "cells",
+    "interval_text",
+    "model_label",
+    "runs",
+    "seed_interval",
+    "wilson",
+]

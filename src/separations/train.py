@@ -32,7 +32,14 @@ import torch
 from . import checkpoint
 from .data import read_batch
 from .models import build_model, count_parameters
-from .results import METRICS_SCHEMA, metrics_table, provenance, read_metrics, write_table
+from .results import (
+    METRICS_SCHEMA,
+    machine,
+    metrics_table,
+    provenance,
+    read_metrics,
+    write_table,
+)
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -159,8 +166,10 @@ class ResumableRun:
         save,
         scheduler=None,
         progress=None,
+        until: int | None = None,
     ) -> list[dict]:
-        """Train from ``state["step"]`` until ``record(at_cap)`` says the run is over.
+        """Train from ``state["step"]`` until ``record(at_cap)`` says the run is over, or until
+        step ``until`` (then the run is checkpointed and not over: learning-rate pruning decides).
 
         Each step draws the batch of (seed, step), so a resumed run sees the batches an
         uninterrupted one would; ``loss_of(batch)`` is the training loss. ``record`` is called at
@@ -175,6 +184,9 @@ class ResumableRun:
             return state["rows"]
         generator = torch.Generator()
         while True:
+            if until is not None and state["step"] >= until:
+                save()
+                return state["rows"]
             if self.stop.signum is not None:
                 save()
                 raise Interrupted(self.stop.signum)
@@ -217,12 +229,25 @@ def completed_runs(runs: list[ResumableRun], train, table):
 
 
 class Run(ResumableRun):
-    """A paper-1 run: Adam at a constant learning rate, scored by the task's accuracy."""
+    """A paper-1 run: Adam at a constant learning rate, scored by the task's accuracy.
+
+    Validation chooses the checkpoint (highest accuracy, earliest on ties); when the run ends, that
+    checkpoint is scored once on the held-out test set, and the final row carries the result.
+    """
 
     def read_rows(self, path: Path) -> list[dict]:
         return read_metrics(path).to_pylist()
 
-    def train(self, val: Batch, progress=None) -> list[dict]:
+    def train(
+        self,
+        val: Batch,
+        test: Batch,
+        *,
+        until: int | None = None,
+        prune: bool = False,
+        progress=None,
+    ) -> list[dict]:
+        """Train to step ``until`` (None: to the end); ``prune`` ends the run where it stands."""
         spec, task = self.spec, self.task
         torch.manual_seed(self.seed)
         model = build_model(
@@ -231,6 +256,7 @@ class Run(ResumableRun):
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         n_params = count_parameters(model)
         state = self.new_state()
+        state["best"] = None
         saved = checkpoint.load(self.ckpt_path, self.hash)
         if saved is not None:
             model.load_state_dict(saved["model"])
@@ -253,10 +279,15 @@ class Run(ResumableRun):
             "batch_size": spec["batch_size"],
             "max_steps": spec["max_steps"],
             "threshold": spec["threshold"],
+            "stop_threshold": spec["stop_threshold"],
             "chance": task.chance,
             "n_params": n_params,
+            "val_size": len(val),
+            "test_size": len(test),
             **provenance(self.hash, self.device.type),
+            **machine(torch.get_num_threads()),
         }
+        outcome = dict.fromkeys(("pruned", "best_step", "best_val_acc", "test_acc", "test_loss"))
 
         def save() -> None:
             checkpoint.save(
@@ -265,11 +296,37 @@ class Run(ResumableRun):
                 self.hash,
             )
 
+        def finish(pruned: bool) -> None:
+            """Score the checkpoint validation chose on the test set; mark the last row final."""
+            best = state["best"]
+            model.load_state_dict(best["model"])
+            test_acc, test_loss = evaluate(model, task, test, spec["eval_batch_size"], self.device)
+            state["rows"][-1].update(
+                final=True,
+                pruned=pruned,
+                best_step=best["step"],
+                best_val_acc=best["val_acc"],
+                test_acc=test_acc,
+                test_loss=test_loss,
+            )
+            log.info(
+                "%s: %s at step %d; checkpoint of step %d (val acc %.4f): test acc %.4f",
+                self.name,
+                "pruned" if pruned else "finished",
+                state["step"],
+                best["step"],
+                best["val_acc"],
+                test_acc,
+            )
+
         def record(at_cap: bool) -> bool:
             """Evaluate, append a row; True when the run is over."""
             acc, val_loss = evaluate(model, task, val, spec["eval_batch_size"], self.device)
             train_loss, diverged = self.take_train_loss(state)
-            done = at_cap or acc >= spec["threshold"] or diverged
+            if state["best"] is None or acc > state["best"]["val_acc"]:
+                weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                state["best"] = {"step": state["step"], "val_acc": acc, "model": weights}
+            done = at_cap or acc >= spec["stop_threshold"] or diverged
             state["rows"].append(
                 {
                     **base,
@@ -279,8 +336,9 @@ class Run(ResumableRun):
                     "val_loss": val_loss,
                     "val_acc": acc,
                     "solved": acc >= spec["threshold"],
-                    "final": done,
+                    "final": False,
                     "wall_time": state["wall"],
+                    **outcome,
                 }
             )
             log.info(
@@ -294,9 +352,13 @@ class Run(ResumableRun):
                 state["wall"],
                 " [diverged]" if diverged else "",
             )
+            if done:
+                finish(pruned=False)
             return done
 
-        return self.steps(
+        if state["rows"] and state["rows"][-1]["final"]:
+            return state["rows"]
+        rows = self.steps(
             state,
             optimizer=opt,
             loss_of=lambda batch: task.loss(model(batch.inputs), batch),
@@ -304,7 +366,39 @@ class Run(ResumableRun):
             record=record,
             save=save,
             progress=progress,
+            until=until,
         )
+        if prune and not rows[-1]["final"]:
+            finish(pruned=True)
+        return rows
+
+
+def rung_steps(spec: dict[str, Any]) -> list[int]:
+    """Steps at which learning-rate pruning compares the runs: each rung's fraction of
+    ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
+    pruning = spec.get("pruning")
+    if not pruning or len(spec["learning_rates"]) < 2:
+        return []
+    every, total = spec["eval_every"], spec["max_steps"]
+    steps = {max(every, round(f * total / every) * every) for f in pruning["rungs"]}
+    return sorted(s for s in steps if s < total)
+
+
+def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]) -> dict:
+    """Per learning rate, the mean over seeds of the best validation accuracy reached so far."""
+    scores = {}
+    for lr in lrs:
+        best = [max(r["val_acc"] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
+        scores[lr] = sum(best) / len(best)
+    return scores
+
+
+def survivors(scores: dict[float, float], keep: float) -> list[float]:
+    """The learning rates successive halving keeps: the best ``ceil(keep * n)`` (at least one) by
+    score, ties to the smaller rate (deterministic)."""
+    count = max(1, math.ceil(keep * len(scores)))
+    ranked = sorted(scores, key=lambda lr: (-scores[lr], lr))
+    return sorted(ranked[:count])
 
 
 def train_job(
@@ -312,30 +406,42 @@ def train_job(
     data: str | Path,
     out: str | Path,
     *,
+    test: str | Path | None = None,
     threads: int = 1,
     device: str = "auto",
     checkpoint_dir: str | Path | None = None,
     show_progress: bool | None = None,
 ) -> None:
+    """Train every learning rate and seed of one job; ``data`` is the validation set, ``test`` the
+    held-out test set (default: the validation set, for ad-hoc runs only).
+
+    With ``pruning`` (successive halving) all runs first train to the first rung; the learning
+    rates whose seeds reached the lower mean validation accuracy stop there (``pruned``), the
+    rest go on to the next rung, and the last survivors train to ``max_steps``. Every decision is
+    a function of the recorded validation rows, so a resumed job makes the same ones.
+    """
     torch.set_num_threads(threads)
     dev = pick_device(device)
     out = Path(out)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.parent / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     task = build_task(spec["task"], spec["length"], spec["task_params"])
-    meta, val = read_batch(data)
-    if meta.get("task") != spec["task"] or int(meta.get("length", -1)) != spec["length"]:
-        raise ValueError(
-            f"{data}: evaluation set is for {meta.get('task')} at N={meta.get('length')},"
-            f" not {spec['task']} at N={spec['length']}"
-        )
+    sets = {}
+    for name, path in (("validation", data), ("test", test or data)):
+        meta, sets[name] = read_batch(path)
+        if meta.get("task") != spec["task"] or int(meta.get("length", -1)) != spec["length"]:
+            raise ValueError(
+                f"{path}: {name} set is for {meta.get('task')} at N={meta.get('length')},"
+                f" not {spec['task']} at N={spec['length']}"
+            )
+    val, test_set = sets["validation"], sets["test"]
     stop = StopFlag()
     stop.install()
-    runs = [
-        Run(spec, task, lr, seed, dev, ckpt_dir, stop)
+    runs = {
+        (lr, seed): Run(spec, task, lr, seed, dev, ckpt_dir, stop)
         for lr in spec["learning_rates"]
         for seed in spec["seeds"]
-    ]
+    }
     log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
@@ -344,14 +450,42 @@ def train_job(
         from tqdm import tqdm
 
         progress = tqdm(total=len(runs) * spec["max_steps"], desc=spec["job"], unit="step")
-    rows: list[dict] = []
-    done = completed_runs(runs, lambda run: run.train(val, progress), metrics_table)
-    for count, (_, finished) in enumerate(done, start=1):
-        rows.extend(finished)
-        if progress is not None:  # runs that stopped early or were skipped count as complete
-            progress.update(count * spec["max_steps"] - progress.n)
+    finished: dict[tuple[float, int], list[dict]] = {}
+
+    def advance(keys, until=None, prune=False) -> dict[tuple[float, int], list[dict]]:
+        """Train the runs ``keys`` to ``until``; a run that ends is written to its file."""
+        rows = {}
+        for key in keys:
+            run = runs[key]
+            if key in finished:
+                rows[key] = finished[key]
+                continue
+            done_rows = run.finished_rows()
+            if done_rows is None:
+                done_rows = run.train(val, test_set, until=until, prune=prune, progress=progress)
+                if done_rows and done_rows[-1]["final"]:
+                    write_table(metrics_table(done_rows), run.done_path)
+                    run.ckpt_path.unlink(missing_ok=True)
+            else:
+                log.info("%s: already finished, skipping", run.name)
+            if done_rows and done_rows[-1]["final"]:
+                finished[key] = done_rows
+            rows[key] = done_rows
+        return rows
+
+    alive = list(spec["learning_rates"])
+    keep = (spec.get("pruning") or {}).get("keep", 1.0)
+    for rung in rung_steps(spec):
+        keys = [k for k in runs if k[0] in alive]
+        rows = advance(keys, until=rung)
+        kept = survivors(lr_scores(rows, alive), keep)
+        log.info("rung at step %d: keeping learning rates %s of %s", rung, kept, alive)
+        advance([k for k in keys if k[0] not in kept], until=rung, prune=True)
+        alive = kept
+    advance([k for k in runs if k[0] in alive])
     if progress is not None:
         progress.close()
+    rows = [row for key in runs for row in finished[key]]
     table = metrics_table(rows)
     assert table.schema.equals(METRICS_SCHEMA)
     write_table(table, out)
@@ -368,7 +502,8 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
-    parser.add_argument("--data", required=True, help="evaluation-set Parquet")
+    parser.add_argument("--data", required=True, help="validation-set Parquet (selects)")
+    parser.add_argument("--test", help="held-out test-set Parquet (reported); paper 1 only")
     parser.add_argument("--out", required=True, help="results Parquet to write")
     parser.add_argument("--log", help="log file (progress lines are appended)")
     parser.add_argument("--threads", type=int, default=1)
@@ -386,11 +521,13 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
         format="%(asctime)s %(levelname)s %(message)s",
     )
     spec = json.loads(args.spec)
+    extra = {"test": args.test} if args.test else {}
     try:
         train(
             spec,
             args.data,
             args.out,
+            **extra,
             threads=args.threads,
             device=args.device,
             checkpoint_dir=args.checkpoint_dir,

@@ -68,6 +68,8 @@ def eval_set_spec(wildcards):
     return {
         "count": spec["eval_size"],
         "seed": spec["data_seed"],
+        "test_count": spec["test_size"],
+        "test_seed": spec["data_seed"] + 1,
         "params": json.dumps(spec["task_params"], sort_keys=True),
     }
 

@@ -6,7 +6,8 @@ rule train:
     waits for, so that SIGTERM from SLURM finds it and it checkpoints before the job ends.
     """
     input:
-        data="results/{sweep}/data/{task}/N{length}.parquet",
+        validation="results/{sweep}/data/{task}/N{length}-validation.parquet",
+        test="results/{sweep}/data/{task}/N{length}-test.parquet",
     output:
         metrics="results/{sweep}/runs/{task}/{model}/{shape}/N{length}/metrics.parquet",
     log:
@@ -24,5 +25,5 @@ rule train:
     params:
         spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
     shell:
-        "exec python -m separations.train --spec {params.spec:q} --data {input.data}"
+        "exec python -m separations.train --spec {params.spec:q} --data {input.validation} --test {input.test}"
         " --out {output.metrics} --log {log} --threads {threads} 2> /dev/null"
