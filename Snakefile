@@ -13,12 +13,8 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.json")
-
-
+# config.yaml (and any --configfile): read strictly and validated, one line per refusal
+include: "workflow/rules/config.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/data.smk"

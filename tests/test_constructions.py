@@ -325,7 +325,7 @@ def test_sweep_jobs_write_the_declared_schema_and_aggregate(small_table):
 
 
 def test_claims_and_figures_are_computed_from_the_table(small_table, tmp_path):
-    from separations.claims import NOT_TESTED, SUPPORTED, evaluate
+    from separations.claims import CONSISTENT, NOT_TESTED, evaluate
     from separations.claims.constructions import CLAIMS
     from separations.figures import (
         constructions_attention,
@@ -338,7 +338,7 @@ def test_claims_and_figures_are_computed_from_the_table(small_table, tmp_path):
     for claim in CLAIMS:
         verdict = claim.check(table)
         assert verdict.verdict != NOT_TESTED and verdict.numbers, claim.id
-    assert CLAIMS[0].check(table).verdict == SUPPORTED  # 100% at N = 8 and 16, small k
+    assert CLAIMS[0].check(table).verdict == CONSISTENT  # 100% at N = 8 and 16, small k
     missing = dict(evaluate({}))  # no constructions table: not tested, no crash
     assert all(missing[c].verdict == NOT_TESTED for c in CLAIMS)
     for module in (constructions_width, constructions_precision, constructions_attention):

@@ -48,7 +48,11 @@ def test_training_writes_the_declared_schema_and_every_run(trained):
         assert steps[0] == 0 and steps == sorted(steps)
         assert run["final"].sum() == 1 and bool(run["final"].iloc[-1])
         last = run.iloc[-1]
-        assert last["solved"] or last["step"] == spec["max_steps"]
+        assert last["solved"] or last["step"] == spec["max_steps"] or last["pruned"]
+        # the final row scores the checkpoint validation chose on the test set
+        assert last["best_val_acc"] == run["val_acc"].max()
+        assert 0 <= last["test_acc"] <= 1 and last["best_step"] in set(run["step"])
+        assert run["test_acc"].iloc[:-1].isna().all()
         assert (run["examples"] == run["step"] * spec["batch_size"]).all()
     assert (rows["config_hash"] == spec["config_hash"]).all()
     assert set(rows["device"]) == {"cpu"}

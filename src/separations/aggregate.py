@@ -3,7 +3,8 @@
     python -m separations.aggregate --out results/cpu/metrics.parquet \\
         results/cpu/runs/*/*/*/*/metrics.parquet
 
-A file whose schema is not the declared one stops aggregation with its name in the message.
+A file whose schema is not the declared one, a file given twice, a job in two files or no files
+at all stops aggregation with a message naming it (exit status 1; nothing is written).
 """
 
 from __future__ import annotations

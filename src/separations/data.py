@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from .results import write_table
+from .config import MAX_SEED, ConfigError, check_task_params
+from .results import ArgumentParser, write_table
 from .tasks import TASKS, Batch, TaskConfigError, build_task
 
 PREFIX = "tensor_"
@@ -128,26 +130,67 @@ def to_table(task, batch: Batch, *, seed: int, train: bool) -> pa.Table:
     return table.replace_schema_metadata({k: str(v) for k, v in meta.items()})
 
 
+#: the tensors every stored batch has (a :class:`Batch` is built from them)
+REQUIRED_TENSORS = ("inputs", "lengths", "targets")
+#: bounds of the command line's numbers (those of config.yaml)
+MAX_LENGTH = 65536
+MAX_COUNT = 1_000_000
+
+
 def read_batch(path) -> tuple[dict[str, str], Batch]:
-    """The batch stored in a file written by :func:`to_table`, and the file's metadata."""
-    table = pq.read_table(path)
+    """The batch stored in a file written by :func:`to_table`, and the file's metadata.
+
+    Raises ValueError naming the file when it is not such a file: missing, unreadable or not
+    Parquet (truncated), without the metadata or tensor columns :func:`to_table` writes, or
+    without rows.
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds; all mean the same here
+        detail = " ".join(str(e).split())
+        raise ValueError(f"{path}: not a readable Parquet file ({detail})") from None
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    names = [c.removeprefix(PREFIX) for c in table.column_names if c.startswith(PREFIX)]
+    missing = [PREFIX + n for n in REQUIRED_TENSORS if n not in names]
+    if missing:
+        raise ValueError(
+            f"{path}: not an evaluation set written by separations.data (no columns {missing})"
+        )
+    keys = ["task", "length"] + [f"{kind}:{n}" for n in names for kind in ("shape", "dtype")]
+    absent = [k for k in keys if k not in meta]
+    if absent:
+        what = f"no {', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''} in its metadata"
+        raise ValueError(
+            f"{path}: not an evaluation set written by separations.data "
+            f"({what if meta else 'it has no metadata'})"
+        )
+    if table.num_rows == 0:
+        raise ValueError(f"{path}: no examples (an evaluation set needs at least one row)")
     tensors = {}
-    for col in table.column_names:
-        if not col.startswith(PREFIX):
-            continue
-        name = col.removeprefix(PREFIX)
-        shape = json.loads(meta[f"shape:{name}"])
-        dtype = getattr(torch, meta[f"dtype:{name}"])
-        values = table.column(col).combine_chunks()
-        flat = values.flatten().to_numpy(zero_copy_only=False)
-        array = np.asarray(flat).reshape(len(table), *shape)
-        tensors[name] = torch.from_numpy(array.copy()).to(dtype)
+    for name in names:
+        try:
+            shape = json.loads(meta[f"shape:{name}"])
+            dtype = getattr(torch, meta[f"dtype:{name}"])
+            if not isinstance(dtype, torch.dtype):
+                raise TypeError(f"{meta[f'dtype:{name}']!r} is not a torch dtype")
+            values = table.column(PREFIX + name).combine_chunks()
+            flat = values.flatten().to_numpy(zero_copy_only=False)
+            array = np.asarray(flat).reshape(len(table), *shape)
+            tensors[name] = torch.from_numpy(array.copy()).to(dtype)
+        except (ValueError, TypeError, AttributeError, pa.ArrowException) as e:
+            detail = " ".join(str(e).split())
+            raise ValueError(
+                f"{path}: column {PREFIX}{name} does not match its recorded shape and dtype "
+                f"({detail})"
+            ) from None
     return meta, Batch.from_tensors(tensors)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    """Bad arguments, parameters or files are answered with one line (exit status 2)."""
+    parser = ArgumentParser(
         prog="python -m separations.data",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -157,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, required=True, help="number of examples")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", required=True, help="output .parquet file")
-    parser.add_argument("--params", default="{}", help="task parameters as JSON")
+    parser.add_argument("--params", default="{}", help="task parameters as a JSON object")
     parser.add_argument(
         "--train", action="store_true", help="draw from the training distribution (variable length)"
     )
@@ -170,10 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.task not in TASKS:
         parser.error(f"unknown task {args.task!r}; allowed: {', '.join(sorted(TASKS))}")
-    if args.count < 1:
-        parser.error("--count must be at least 1")
+    for flag, value, lo, hi in (
+        ("--length", args.length, 1, MAX_LENGTH),
+        ("--count", args.count, 1, MAX_COUNT),
+        ("--seed", args.seed, 0, MAX_SEED),
+    ):
+        if not lo <= value <= hi:
+            parser.error(f"{flag}: got {value}; allowed: an integer {lo}..{hi}")
     try:
         params = json.loads(args.params)
+    except json.JSONDecodeError as e:
+        parser.error(f"--params: not JSON ({e})")
+    try:
+        check_task_params(args.task, params, "--params", prefix="")
         if args.exclude:
             _, excluded = read_batch(args.exclude)
             task, batch = generate_disjoint(
@@ -183,10 +235,14 @@ def main(argv: list[str] | None = None) -> int:
             task, batch = generate(
                 args.task, args.length, args.count, args.seed, params=params, train=args.train
             )
-    except (TaskConfigError, json.JSONDecodeError) as e:
+    except (ConfigError, TaskConfigError, TypeError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    write_table(to_table(task, batch, seed=args.seed, train=args.train), args.out)
+    try:
+        write_table(to_table(task, batch, seed=args.seed, train=args.train), args.out)
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -8,12 +8,17 @@ so a killed job never leaves half a file behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -157,21 +162,132 @@ def machine(threads: int) -> dict:
     }
 
 
-def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` and rename the result onto ``path`` only if it succeeded."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+#: temporary files this process is writing (removed if a signal ends it mid-write)
+_TEMPS: set[str] = set()
+#: when this process loaded the module: temporary files older than this are left by a dead writer
+_STARTED = time.time()
+
+
+def _umask() -> int:
+    """The process umask (from /proc where it is there, so that it is never changed)."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_temps() -> None:
+    for tmp in list(_TEMPS):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _TEMPS.discard(tmp)
+
+
+def _die_cleanly(signum, frame) -> None:
+    """SIGTERM while a file is written and nothing else handles it: remove the temporary files,
+    then die of the signal as the default action would."""
+    _remove_temps()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+@contextlib.contextmanager
+def _temps_removed_on_sigterm():
+    """Install :func:`_die_cleanly` for SIGTERM while writing, unless a handler is installed
+    (the trainer's checkpoints on SIGTERM: it lets the write finish). SIGINT raises
+    KeyboardInterrupt by default, which the writer's cleanup already handles."""
+    installed = False
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, _die_cleanly)
+                installed = True
+        except (ValueError, OSError):  # no signals here (an embedded interpreter)
+            pass
+    try:
+        yield
+    finally:
+        if installed and signal.getsignal(signal.SIGTERM) is _die_cleanly:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _sweep_stale(path: Path) -> None:
+    """Remove ``.<name>.*.tmp`` siblings of ``path`` left by a writer that was killed (SIGKILL,
+    power loss): those older than this process, and not this process's own."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if str(stale) not in _TEMPS and stale.stat().st_mtime < _STARTED:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def _fsync(path: str | Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    except OSError:
+        if directory:  # folders cannot be opened everywhere: nothing to sync there
+            return
         raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same error, naming the user's file (not the temporary one it happened to)."""
+    if error.errno is not None:
+        try:
+            return type(error)(error.errno, error.strerror, str(path))
+        except TypeError:
+            pass
+    return OSError(f"{path}: {error}")
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` and rename the result onto ``path`` only if it succeeded.
+
+    The file gets the mode an ordinary ``open`` would (0666 less the umask), is synced to disk
+    with its folder before this returns, and its temporary file (``.<name>.<random>.tmp`` in
+    the same folder) is removed on an error, KeyboardInterrupt or SIGTERM; one left by a killed
+    writer is removed by the next write of the same file. An OSError names ``path``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _naming(e, path) from None
+    _TEMPS.add(tmp)
+    try:
+        with _temps_removed_on_sigterm():
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            _fsync(tmp)
+            os.replace(tmp, path)
+        _fsync(path.parent, directory=True)
+    except OSError as e:
+        raise _naming(e, path) from e
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        _TEMPS.discard(tmp)
 
 
 def write_table(table: pa.Table, path: str | Path) -> None:
+    """Write a Parquet table with :func:`write_atomic`."""
     write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
@@ -220,27 +336,68 @@ RUN_ORDER = [
 ]
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is answered with one line (and exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def refuse_duplicates(paths: list[str], tables: list[pa.Table], columns: list[str]) -> None:
+    """Refuse a file given twice, or a job (a value of ``columns``) in two files: aggregating
+    either would count its rows twice. Raises :class:`SchemaError` naming both files."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            also = f" (also as {seen[key]})" if seen[key] != path else ""
+            raise SchemaError(f"{path}: given twice{also}; each file is aggregated once")
+        seen[key] = path
+    owner: dict[tuple, str] = {}
+    for path, table in zip(paths, tables, strict=True):
+        keys = table.select(columns).drop_null().to_pylist()
+        for key in sorted({tuple(row.values()) for row in keys}, key=str):
+            if key in owner and owner[key] != path:
+                what = ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
+                raise SchemaError(
+                    f"{path}: {what} is also in {owner[key]}; each job is aggregated once"
+                )
+            owner[key] = path
+
+
 def concat_checked(paths: list[str], expected: pa.Schema, what: str) -> pa.Table:
-    """Per-job tables as one, each schema-checked (:func:`read_checked`), in :data:`RUN_ORDER`."""
-    tables = [read_checked(p, expected, what) for p in sorted(paths)]
+    """Per-job tables as one, each schema-checked (:func:`read_checked`), in :data:`RUN_ORDER`.
+    A file given twice, or a job in two files, is refused (:func:`refuse_duplicates`)."""
+    paths = sorted(paths)
+    tables = [read_checked(p, expected, what) for p in paths]
     if not tables:
         return expected.empty_table()
+    refuse_duplicates(paths, tables, ["job"])
     return pa.concat_tables(tables).cast(expected).sort_by(RUN_ORDER)
 
 
 def aggregate_cli(aggregate, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
     """Command line of an aggregation step: ``--out FILE PATH...``; ``aggregate(paths)`` makes the
-    table, and a :class:`SchemaError` is reported with exit status 1 before anything is written."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    table. No input files (unless ``--allow-empty``), a file given twice, a job in two files, an
+    unreadable or foreign file: one line naming it on stderr and exit status 1, nothing written."""
+    parser = ArgumentParser(prog=prog, description=doc)
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with no input files, write an empty table (a sweep without such jobs)",
+    )
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
+    if not args.paths and not args.allow_empty:
+        print(f"error: {args.out}: no input files to aggregate", file=sys.stderr)
+        return 1
     try:
         table = aggregate(args.paths)
-    except SchemaError as e:
+        write_table(table, args.out)
+    except (SchemaError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    write_table(table, args.out)
     print(f"wrote {args.out}: {table.num_rows} rows from {len(args.paths)} files")
     return 0
 
@@ -251,12 +408,29 @@ def read_metrics(path: str | Path) -> pa.Table:
 
 
 def load_results(pairs: list[str]) -> dict:
-    """Result tables from ``NAME=PATH`` pairs; ``metrics`` tables are schema-checked."""
+    """Result tables from ``NAME=PATH`` pairs (``--input`` of the report and figure scripts);
+    ``metrics`` tables are schema-checked.
+
+    A malformed pair, a missing or unreadable file, or a metrics file of another schema ends the
+    process with one line naming it (exit status 2): this is the command-line reader.
+    """
     out = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
-        if not sep:
-            raise ValueError(f"expected NAME=PATH, got {pair!r}")
-        table = read_metrics(path) if name == "metrics" else pq.read_table(path)
+        try:
+            if not sep or not name or not path:
+                raise ValueError(f"--input {pair!r}: expected NAME=PATH")
+            if not Path(path).is_file():
+                raise ValueError(f"--input {name}={path}: no such file")
+            try:
+                table = read_metrics(path) if name == "metrics" else pq.read_table(path)
+            except SchemaError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any unreadable file ends here, in one line
+                first = " ".join(str(e).split())
+                raise ValueError(f"{path}: not a readable Parquet file ({first})") from None
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
         out[name] = table.to_pandas()
     return out

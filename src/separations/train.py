@@ -496,9 +496,15 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
     """The command line of a training job (``train`` is a ``train_job``), shared by both trainers.
 
     Logs to stderr and to ``--log``; an interrupted job exits with 128 + the signal number, and a
-    crash is logged with its traceback (the rules discard stderr, which repeats the log).
+    crash is logged with its traceback (the rules discard stderr, which repeats the log). Bad
+    arguments and bad input files (missing, truncated, of another schema or job, empty) are
+    found before training starts and answered with one line naming them, exit status 2.
     """
-    parser = argparse.ArgumentParser(
+    import os
+
+    from .results import ArgumentParser
+
+    parser = ArgumentParser(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
@@ -511,16 +517,62 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
     parser.add_argument("--checkpoint-dir", help="default: <out folder>/checkpoints")
     args = parser.parse_args(argv)
     handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if args.log:
-        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(args.log))
+    try:
+        if args.log:
+            Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(args.log))
+    except OSError as e:
+        print(f"error: cannot write the log {args.log}: {e.strerror or e}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.INFO,
         handlers=handlers,
         force=True,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    spec = json.loads(args.spec)
+
+    def refuse(message: str) -> int:
+        log.error("error: %s", " ".join(message.split()))
+        return 2
+
+    # everything that can be wrong before training starts, each answered in one line
+    try:
+        spec = json.loads(args.spec)
+    except json.JSONDecodeError as e:
+        return refuse(f"--spec: not JSON ({e})")
+    if not isinstance(spec, dict) or "task" not in spec:
+        return refuse("--spec: expected the job spec, a JSON object with a task")
+    if args.threads < 1:
+        return refuse(f"--threads: got {args.threads}; allowed: an integer >= 1")
+    length = spec.get("length", spec.get("n"))
+    for flag, path in (("--data", args.data), ("--test", args.test)):
+        if path is None:
+            continue
+        try:
+            meta, _ = read_batch(path)
+            params = json.loads(meta.get("params") or "{}")
+        except ValueError as e:
+            return refuse(f"{flag} {e}")
+        fmt = params.get("format") if isinstance(params, dict) else None
+        if (
+            meta.get("task") != spec["task"]
+            or meta.get("length") != str(length)
+            or ("format" in spec and fmt != spec["format"])
+        ):
+            return refuse(
+                f"{flag} {path}: an evaluation set for {meta.get('task')} at N="
+                f"{meta.get('length')}{f' ({fmt})' if fmt else ''}, not for this job's "
+                f"{spec['task']} at N={length}"
+                + (f" ({spec['format']})" if "format" in spec else "")
+            )
+    out = Path(args.out)
+    for folder in (out.parent, Path(args.checkpoint_dir or out.parent / "checkpoints")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            return refuse(f"cannot create the folder {folder}: {e.strerror or e}")
+        if not os.access(folder, os.W_OK):
+            return refuse(f"cannot write to the folder {folder}: permission denied")
     extra = {"test": args.test} if args.test else {}
     try:
         train(

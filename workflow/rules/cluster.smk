@@ -26,7 +26,8 @@ if 2 * CLUSTER["signal_seconds"] > 60 * CLUSTER["runtime"]["min_minutes"]:
 
 # Data, aggregation, figures, tables and the paper are light: never submitted.
 localrules:
-    evaluation_set,
+    validation_set,
+    test_set,
     aggregate,
     retrieval_evaluation_set,
     retrieval_aggregate,

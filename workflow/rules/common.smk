@@ -1,4 +1,5 @@
-# Shared helpers: the sweep tables, built once when the workflow is parsed.
+# Shared helpers: the sweep tables, built once when the workflow is parsed (the config was
+# validated by config.smk, included before this file).
 
 import json
 import re
@@ -8,11 +9,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from separations import config as sweep_config  # noqa: E402
-
-try:
-    sweep_config.check(config)
-except sweep_config.ConfigError as error:
-    raise WorkflowError(str(error)) from None
 
 SWEEP = config["sweep"]
 JOBS = {name: sweep_config.job_specs(config, name) for name in config["sweeps"]}

@@ -35,6 +35,7 @@ rule tables:
     params:
         inputs=input_flags(RESULTS),
         sweep=SWEEP,
+        verdicts=json.dumps(config["verdicts"], sort_keys=True),
     shell:
         "python -m separations.report {params.inputs} --sweep {params.sweep}"
-        " --outdir paper/generated > {log} 2>&1"
+        " --verdicts {params.verdicts:q} --outdir paper/generated > {log} 2>&1"

@@ -13,3 +13,4 @@ rule paper:
         "../../envs/separations.yaml"
     shell:
         "latexmk -pdf -interaction=nonstopmode -halt-on-error -cd {input.tex} > {log} 2>&1"
+        " && python -m separations.latexlog paper/main.log >> {log} 2>&1"

@@ -62,4 +62,5 @@ rule retrieval_aggregate:
     conda:
         "../../envs/separations.yaml"
     shell:
-        "python -m separations.retrieval.aggregate --out {output} {input} > {log} 2>&1"
+        "python -m separations.retrieval.aggregate --allow-empty --out {output} {input}"
+        " > {log} 2>&1"

@@ -18,7 +18,8 @@ from ..constructions.summary import (
     overflow_eta,
     smallest_widths,
 )
-from .base import CONTRADICTED, NOT_TESTED, PARTLY, SUPPORTED, Claim, Verdict
+from .base import Claim, Verdict
+from .rules import INCONCLUSIVE, NOT_TESTED, Outcome, upper_bound
 
 #: k / log2 N may vary by at most this factor across N for "logarithmic" growth
 LOG_RATIO = 2.0
@@ -48,13 +49,15 @@ def _first_softmax_search(widths: pd.DataFrame) -> pd.DataFrame:
     return soft[soft["search"] == soft["search"].iloc[0]]
 
 
-def log_width(results: Mapping[str, pd.DataFrame]) -> Verdict:
+def log_width(results: Mapping[str, pd.DataFrame], settings=None) -> Verdict:
     """The smallest width with 100% accuracy grows like log N (and Lemma 2's k does too)."""
     df = results["constructions"]
     widths = _first_softmax_search(smallest_widths(df))
     lemma = orthogonality_widths(df)
     if widths.empty:
-        return Verdict("the constructions table has no softmax width search", NOT_TESTED)
+        return Verdict(
+            "none", NOT_TESTED, reason="the constructions table has no softmax width search"
+        )
     missing = sorted(int(n) for n in widths.loc[~widths["found"], "length"])
     found = widths[widths["found"]]
     slope, spread = _growth(found) if len(found) >= 2 else (math.nan, math.nan)
@@ -121,14 +124,24 @@ def log_width(results: Mapping[str, pd.DataFrame]) -> Verdict:
     if missing:
         parts.append(f"no width up to the cap reached 100\\% at N = {missing}")
     logarithmic = slope < MAX_SLOPE and spread <= LOG_RATIO
-    if missing:
-        verdict = CONTRADICTED if len(missing) == len(widths) else PARTLY
+    # the theorem's own regime (Lemma 2's vectors, eta = 2 ln 3N) must be exact: else violated
+    theorem_exact = guaranteed.empty or bool((guaranteed["accuracy"] >= 1.0).all())
+    if not theorem_exact:
+        outcome = upper_bound(False, "Theorem 1's construction at Lemma 2's width is not exact")
+    elif missing:
+        outcome = Outcome(
+            INCONCLUSIVE, f"no width up to the search's cap is exact at N = {missing}"
+        )
+    elif logarithmic:
+        outcome = upper_bound(True, f"log-log slope {slope:.2f}, below {MAX_SLOPE}")
     else:
-        verdict = SUPPORTED if logarithmic else PARTLY
-    return Verdict("; ".join(parts), verdict, numbers)
+        outcome = Outcome(
+            INCONCLUSIVE, f"k grows faster than log N here (slope {slope:.2f}, spread {spread:.2f})"
+        )
+    return Verdict("; ".join(parts), outcome.verdict, numbers, outcome.reason)
 
 
-def precision_grows(results: Mapping[str, pd.DataFrame]) -> Verdict:
+def precision_grows(results: Mapping[str, pd.DataFrame], settings=None) -> Verdict:
     """Does the construction need more precision as N grows?
 
     Two measures, both at the smallest softmax width: the fewest mantissa bits (every activation
@@ -140,7 +153,9 @@ def precision_grows(results: Mapping[str, pd.DataFrame]) -> Verdict:
     bits = bits_needed(df).dropna()
     etas = eta_needed(df).dropna()
     if len(bits) < 2 and len(etas) < 2:
-        return Verdict("the constructions table has no precision grid at two N", NOT_TESTED)
+        return Verdict(
+            "none", NOT_TESTED, reason="the constructions table has no precision grid at two N"
+        )
     numbers: dict[str, str] = {}
     parts = []
 
@@ -167,10 +182,13 @@ def precision_grows(results: Mapping[str, pd.DataFrame]) -> Verdict:
         parts.append(f"mantissa bits needed: {per_n}")
     if len(etas) >= 2:
         per_n = ", ".join(f"{_num(v)} at N = {n:,}" for n, v in etas.sort_index().items())
+        eta_lo, eta_hi = etas[etas.index.min()], etas[etas.index.max()]
         numbers.update(
             {
-                "eta-lo": _num(etas[etas.index.min()]),
-                "eta-hi": _num(etas[etas.index.max()]),
+                "eta-lo": _num(eta_lo),
+                "eta-hi": _num(eta_hi),
+                # the verb is computed from the two values it describes
+                "eta-verb": "larger at the largest N" if eta_hi > eta_lo else "not larger",
             }
         )
         parts.append(f"smallest sufficient $\\eta$ (float64): {per_n}")
@@ -186,13 +204,21 @@ def precision_grows(results: Mapping[str, pd.DataFrame]) -> Verdict:
         if not math.isnan(eta):
             numbers[f"overflow-{name}"] = _num(eta)
             parts.append(f"{name} overflows from $\\eta$ = {_num(eta)}")
-    if grows(bits):
-        verdict = SUPPORTED
-    elif grows(etas):
-        verdict = PARTLY
+    # Theorem 1 is an upper bound: O(log N) bits suffice. Violated only if the bits needed grow
+    # faster than log2 N (more than one extra bit per doubling of N, plus one of slack).
+    if len(bits) >= 2:
+        lo, hi = bits.index.min(), bits.index.max()
+        allowed = math.log2(hi) - math.log2(lo) + 1
+        grew = float(bits[hi] - bits[lo])
+        outcome = upper_bound(
+            grew <= allowed,
+            f"bits needed grew by {grew:.0f} from N = {lo:,} to {hi:,}; O(log N) allows "
+            f"{allowed:.0f}",
+        )
     else:
-        verdict = CONTRADICTED
-    return Verdict("; ".join(parts), verdict, numbers)
+        outcome = Outcome(NOT_TESTED, "mantissa bits measured at fewer than two N")
+    numbers["grows"] = "grows" if grows(bits) else "does not grow"
+    return Verdict("; ".join(parts), outcome.verdict, numbers, outcome.reason)
 
 
 CLAIMS: list[Claim] = [
@@ -207,7 +233,7 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         "T1-PRECISION",
-        "Precision needed grows with N: Theorem 1's construction uses O(log N) bits.",
+        "Theorem 1's construction needs at most O(log N) bits of precision (an upper bound).",
         "Proof only: eta = Theta(log N) and O(log N) bits of precision.",
         precision_grows,
         needs=("constructions",),

@@ -1,9 +1,9 @@
 """Paper 1's claims (Bhattamishra et al., 2024), checked on the training metrics.
 
-Each check reads the best-over-learning-rate table of the ``metrics`` results
-(:func:`separations.summary.best_over_lr`) and combines sub-checks: a claim is supported when every
-sub-check its cells allow holds, contradicted when none does, partly otherwise, and not tested when
-the sweep has none of the cells.
+Each claim is one statement of the paper, decided by the rules of :mod:`.rules` on the cells of
+:func:`separations.summary.cells` (test accuracy at the validation-chosen learning rate and
+checkpoint, mean over seeds, with its interval). Which cells a claim uses is written next to it;
+the scorecard lists them.
 """
 
 from __future__ import annotations
@@ -13,198 +13,245 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..models import FAMILIES
-from ..summary import best_over_lr
-from .base import CONTRADICTED, NOT_TESTED, PARTLY, SUPPORTED, Claim, Verdict, pct
+from ..summary import cells
+from .base import Claim, Verdict, pct, protocol_for, rules_for
+from .rules import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_TESTED,
+    REPRODUCED,
+    Evidence,
+    Outcome,
+    decided_by_any,
+    every,
+    separation,
+    succeeds,
+)
 
-#: a curve "degrades" / a wider model is "far below" when it trails by at least this much
-MARGIN = 0.10
+#: the paper: recurrent models "degrade beyond N≈100"; cells from this N on test that part
+RECURRENT_FAILS_FROM = 100
+#: the paper: the 1-layer Transformer solves bounded Dyck "up to N = 100", struggles above
+ONE_LAYER_DYCK_UP_TO = 100
 
 
 def is_recurrent(model: str) -> bool:
     return model in FAMILIES and FAMILIES[model].recurrent
 
 
-def table(results: Mapping[str, pd.DataFrame], task: str) -> pd.DataFrame:
+def task_cells(results: Mapping[str, pd.DataFrame], task: str, settings) -> pd.DataFrame:
+    """The cells of ``task`` (cached per table: several claims read the same task)."""
     metrics = results["metrics"]
-    return best_over_lr(metrics[metrics["task"] == task])
+    cache = results.get("_cells", {})  # claims.evaluate shares one cache among the claims
+    if task not in cache:
+        cache[task] = cells(metrics[metrics["task"] == task], protocol_for(settings))
+    return cache[task]
 
 
-def pick(best: pd.DataFrame, model: str, depth: int | None = None, width: int | None = None):
-    """Accuracy by N of one model shape (best over heads), as a Series."""
-    rows = best[best["model"] == model]
+def evidence(row) -> Evidence:
+    return Evidence(
+        name=f"{row.label}, N = {int(row.length)}",
+        acc=float(row.acc),
+        low=float(row.low),
+        high=float(row.high),
+        max_steps=int(row.max_steps),
+        seeds=int(row.seeds),
+        learning_rates=int(row.n_lrs),
+        improving=bool(row.improving),
+        at_edge=bool(row.at_edge),
+    )
+
+
+def recurrent(table: pd.DataFrame) -> pd.DataFrame:
+    """The cells of recurrent families."""
+    return table[table["model"].map(is_recurrent).astype(bool)]
+
+
+def select(table: pd.DataFrame, model: str | None = None, depth=None, width=None):
+    rows = table
+    if model is not None:
+        rows = rows[rows["model"] == model]
     if depth is not None:
         rows = rows[rows["depth"] == depth]
     if width is not None:
         rows = rows[rows["width"] == width]
-    return rows.groupby("length")["acc"].max()
+    return rows
 
 
-def threshold_of(best: pd.DataFrame) -> float:
-    return float(best["threshold"].max()) if not best.empty else 0.99
+def one(table: pd.DataFrame, length: int) -> Evidence | None:
+    """The best cell of ``table`` at ``length`` (over heads), or None."""
+    rows = table[table["length"] == length]
+    if rows.empty:
+        return None
+    return evidence(rows.sort_values("acc").iloc[-1])
 
 
-def combine(parts: list[tuple[str, bool | None]]) -> Verdict:
-    """Sub-checks (text, holds?) -> verdict; None means the sweep lacks the cells."""
-    tested = [ok for _, ok in parts if ok is not None]
-    text = "; ".join(t for t, _ in parts)
-    if not tested:
-        return Verdict(text or "the sweep lacks the cells", NOT_TESTED)
-    if all(tested):
-        return Verdict(text, SUPPORTED if len(tested) == len(parts) else PARTLY)
-    return Verdict(text, CONTRADICTED if not any(tested) else PARTLY)
+def budget(used: pd.DataFrame) -> str:
+    """Step caps × learning rates × seeds of the cells used, and their CPU minutes."""
+    if used.empty:
+        return ""
+    caps = ", ".join(f"{c:,}" for c in sorted(set(used["max_steps"])))
+    lrs = "/".join(str(n) for n in sorted(set(used["n_lrs"])))
+    seeds = "/".join(str(n) for n in sorted(set(used["seeds"])))
+    minutes = used["wall_time"].sum() / 60
+    return f"{caps} steps $\\times$ {lrs} lr $\\times$ {seeds} seeds; {minutes:.0f} CPU-min"
 
 
-def series_text(label: str, accs: pd.Series) -> str:
-    return f"{label}: " + ", ".join(f"{pct(a)} at N = {n}" for n, a in accs.items())
+def verdict(outcome: Outcome, used: pd.DataFrame, context: pd.DataFrame | None = None, **numbers):
+    """The claim's verdict; ``context`` cells are listed in the evidence but decide nothing."""
+    ours = "; ".join(outcome.cells)
+    if context is not None and not context.empty:
+        extra = "; ".join(evidence(r).text() for r in context.itertuples())
+        ours = f"{ours}; context: {extra}" if ours else f"context: {extra}"
+    shown = pd.concat([used, context]) if context is not None else used
+    return Verdict.of(outcome, numbers, budget(shown), ours)
 
 
-def near_perfect_everywhere(label: str, accs: pd.Series, threshold: float):
-    if accs.empty:
-        return (f"{label}: not in sweep", None)
-    return (series_text(label, accs), bool((accs >= threshold).all()))
+def idx_transformer(results, settings=None) -> Verdict:
+    """P1-IDX-TF: TF-(1, 64) is near-perfect at every N."""
+    rules = rules_for(settings, "paper1")
+    tf = select(task_cells(results, "idxl", settings), "transformer", 1, 64)
+    outcomes = [succeeds(one(tf, n), rules) for n in sorted(set(tf["length"]))]
+    numbers = {f"acc-N{int(r.length)}": pct(r.acc) for r in tf.itertuples()}
+    if not outcomes:
+        outcomes = [Outcome(NOT_TESTED, "the sweep has no TF-(1, 64) Index Lookup cells")]
+    return verdict(every(outcomes), tf, **numbers)
 
 
-def idx_lookup(results: Mapping[str, pd.DataFrame]) -> Verdict:
-    """P1-IDX: TF-(1, 64) solves Index Lookup at every N; recurrent models fail beyond N≈100."""
-    best = table(results, "idxl")
-    threshold = threshold_of(best)
-    parts = [near_perfect_everywhere("TF-(1, 64)", pick(best, "transformer", 1, 64), threshold)]
-    long = best[best["model"].map(is_recurrent) & (best["length"] > 100)]
-    if long.empty:
-        parts.append(("recurrent models beyond N = 100: not in sweep", None))
+def idx_recurrent(results, settings=None) -> Verdict:
+    """P1-IDX-RNN: from N≈100 on, recurrent models fail where TF-(1, 64) succeeds."""
+    rules = rules_for(settings, "paper1")
+    table = task_cells(results, "idxl", settings)
+    tf = select(table, "transformer", 1, 64)
+    rnn = recurrent(table[table["length"] >= RECURRENT_FAILS_FROM])
+    outcomes = [separation(one(tf, int(r.length)), evidence(r), rules) for r in rnn.itertuples()]
+    used = pd.concat([rnn, tf[tf["length"].isin(set(rnn["length"]))]])
+    shorter = recurrent(table[table["length"] < RECURRENT_FAILS_FROM])
+    return verdict(decided_by_any(outcomes), used, shorter)
+
+
+def mamba_width(results, settings=None) -> Verdict:
+    """P1-MAMBA-WIDTH: the Mamba width needed grows with N (2-layer Mamba, several widths)."""
+    rules = rules_for(settings, "paper1")
+    mamba = select(task_cells(results, "idxl", settings), "mamba", 2)
+    lengths = [n for n, g in mamba.groupby("length") if g["width"].nunique() >= 2]
+    if len(lengths) < 2:
+        outcome = Outcome(NOT_TESTED, "the sweep lacks 2-layer Mambas of two widths at two N")
+        return verdict(outcome, mamba)
+    need = {}
+    for n in lengths:
+        rows = mamba[mamba["length"] == n].sort_values("width")
+        solved = [
+            r for r in rows.itertuples() if succeeds(evidence(r), rules).verdict == REPRODUCED
+        ]
+        need[n] = int(solved[0].width) if solved else None
+    cells_text = tuple(evidence(r).text() for r in mamba.itertuples())
+    short, long = min(lengths), max(lengths)
+    if need[short] is None:
+        outcome = Outcome(INCONCLUSIVE, f"no Mamba width solves N = {short}", cells_text)
+    elif need[long] is None:
+        outcome = Outcome(
+            REPRODUCED,
+            f"width {need[short]} solves N = {short}; none up to "
+            f"{int(mamba['width'].max())} solves N = {long}",
+            cells_text,
+        )
+    elif need[long] > need[short]:
+        outcome = Outcome(REPRODUCED, "", cells_text)
     else:
-        top = long.sort_values("acc").groupby("length").tail(1).sort_values("length")
-        text = "best recurrent model beyond N = 100: " + ", ".join(
-            f"{r.label} {pct(r.acc)} at N = {r.length}" for r in top.itertuples()
-        )
-        parts.append((text, bool((long["acc"] < threshold).all())))
-    return combine(parts)
+        outcome = Outcome(NOT_REPRODUCED, f"width {need[long]} solves N = {long}", cells_text)
+    return verdict(outcome, mamba)
 
 
-def mamba_width(results: Mapping[str, pd.DataFrame]) -> Verdict:
-    """P1-MAMBA-WIDTH: 2-layer Mamba accuracy rises with width, yet stays far below TF-(1, 64)."""
-    best = table(results, "idxl")
-    mamba = best[(best["model"] == "mamba") & (best["depth"] == 2)]
-    if mamba["width"].nunique() < 2:
-        return Verdict("the sweep lacks 2-layer Mamba at two or more widths", NOT_TESTED)
-    grid = mamba.pivot_table(index="width", columns="length", values="acc", aggfunc="max")
-    rises = [bool((grid[n].dropna().diff().dropna() >= -0.02).all()) for n in grid.columns]
-    widest = grid.iloc[-1]
-    parts = [
-        (
-            f"accuracy non-decreasing in width (2-point tolerance) at {sum(rises)} of {len(rises)} "
-            f"lengths; Mamba-(2, {grid.index[-1]}): "
-            + ", ".join(f"{pct(a)} at N = {n}" for n, a in widest.dropna().items()),
-            all(rises),
-        )
+def dyck_recurrent(results, settings=None) -> Verdict:
+    """P1-DYCK-RNN: small recurrent models are near-perfect on bounded Dyck at every N."""
+    rules = rules_for(settings, "paper1")
+    table = task_cells(results, "dyck", settings)
+    rnn = recurrent(table)
+    return verdict(every([succeeds(evidence(r), rules) for r in rnn.itertuples()]), rnn)
+
+
+def dyck_transformer(results, settings=None) -> Verdict:
+    """P1-DYCK-TF: 2-layer TFs near-perfect at every N; 1-layer TFs up to N = 100."""
+    rules = rules_for(settings, "paper1")
+    table = select(task_cells(results, "dyck", settings), "transformer")
+    used = table[(table["depth"] >= 2) | (table["length"] <= ONE_LAYER_DYCK_UP_TO)]
+    return verdict(every([succeeds(evidence(r), rules) for r in used.itertuples()]), used)
+
+
+def dyck_separation(results, settings=None) -> Verdict:
+    """P1-DYCK-SEP: beyond N = 100 the 1-layer TF fails where the 2-layer TF succeeds."""
+    rules = rules_for(settings, "paper1")
+    table = select(task_cells(results, "dyck", settings), "transformer")
+    long = table[table["length"] > ONE_LAYER_DYCK_UP_TO]
+    two = long[long["depth"] >= 2]
+    outcomes = [
+        separation(one(two, int(r.length)), evidence(r), rules)
+        for r in long[long["depth"] == 1].itertuples()
     ]
-    tf = pick(best, "transformer", 1, 64)
-    common = [n for n in widest.dropna().index if n in tf.index]
-    if common:
-        n = max(common)
-        gap = float(tf[n] - widest[n])
-        parts.append(
-            (f"at N = {n} TF-(1, 64) leads the widest Mamba by {pct(gap)}", bool(gap >= MARGIN))
-        )
-    else:
-        parts.append(("TF-(1, 64) at the same lengths: not in sweep", None))
-    return combine(parts)
+    if not outcomes:
+        outcomes = [
+            Outcome(NOT_TESTED, f"the sweep has no Dyck cell beyond N = {ONE_LAYER_DYCK_UP_TO}")
+        ]
+    return verdict(decided_by_any(outcomes), long)
 
 
-def dyck(results: Mapping[str, pd.DataFrame]) -> Verdict:
-    """P1-DYCK: small recurrent models and 2-layer TFs solve bounded Dyck; 1-layer TFs struggle
-    beyond N = 100."""
-    best = table(results, "dyck")
-    threshold = threshold_of(best)
-    parts = [
-        near_perfect_everywhere("LSTM-(1, 64)", pick(best, "lstm", 1, 64), threshold),
-        near_perfect_everywhere("Mamba-(1, 64)", pick(best, "mamba", 1, 64), threshold),
-        near_perfect_everywhere("TF-(2, 64)", pick(best, "transformer", 2, 64), threshold),
-    ]
-    one = best[(best["model"] == "transformer") & (best["depth"] == 1)]
-    one = one.groupby("length")["acc"].max()
-    short, long = one[one.index <= 100], one[one.index > 100]
-    if not short.empty:
-        parts.append(near_perfect_everywhere("1-layer TF up to N = 100", short, threshold))
-    if long.empty:
-        parts.append(("1-layer TF beyond N = 100: not in sweep", None))
-    else:
-        parts.append(
-            (series_text("1-layer TF beyond N = 100", long), bool((long < threshold).any()))
-        )
-    return combine(parts)
+def _transformers_succeed(results, settings, task: str, depth: int = 2) -> Verdict:
+    rules = rules_for(settings, "paper1")
+    table = task_cells(results, task, settings)
+    tf = table[(table["model"] == "transformer") & (table["depth"] >= depth)]
+    others = table.drop(tf.index)
+    outcomes = [succeeds(evidence(r), rules) for r in tf.itertuples()]
+    if not outcomes:
+        outcomes = [Outcome(NOT_TESTED, f"the sweep has no {task} cells")]
+    return verdict(every(outcomes), tf, others)
 
 
-def equality(results: Mapping[str, pd.DataFrame]) -> Verdict:
-    """P1-EQ: TFs solve Eq-random and Eq-ncp; LSTMs struggle on Eq-random beyond 100; Eq-one is
-    easy for all."""
-    parts = []
-    for task in ("eq-random", "eq-ncp"):
-        best = table(results, task)
-        tf = best[best["model"] == "transformer"].groupby("length")["acc"].max()
-        parts.append(near_perfect_everywhere(f"{task}, best TF", tf, threshold_of(best)))
-    best = table(results, "eq-random")
-    lstm = pick(best, "lstm")
-    long = lstm[lstm.index > 100]
-    if long.empty:
-        parts.append(("eq-random, LSTM beyond N = 100: not in sweep", None))
-    else:
-        parts.append(
-            (
-                series_text("eq-random, best LSTM beyond N = 100", long),
-                bool((long < threshold_of(best)).any()),
-            )
-        )
-    best = table(results, "eq-one")
-    if best.empty:
-        parts.append(("eq-one: not in sweep", None))
-    else:
-        worst = best.groupby("label")["acc"].min()
-        parts.append(
-            (
-                "eq-one, worst length per model: "
-                + ", ".join(f"{k} {pct(v)}" for k, v in worst.items()),
-                bool((worst >= threshold_of(best)).all()),
-            )
-        )
-    return combine(parts)
+def eq_ncp(results, settings=None) -> Verdict:
+    """P1-EQ-NCP: 2-layer TFs are near-perfect on the copying task (Eq-ncp)."""
+    return _transformers_succeed(results, settings, "eq-ncp")
 
 
-def nearest_neighbour(results: Mapping[str, pd.DataFrame]) -> Verdict:
-    """P1-NN (beyond the paper): a 2-layer TF classifies by nearest neighbour in context; 1-layer
-    TFs and recurrent models fall behind as N grows."""
-    best = table(results, "nn")
-    if best.empty:
-        return Verdict("the sweep has no nearest-neighbour cells", NOT_TESTED)
-    threshold = threshold_of(best)
-    two = best[(best["model"] == "transformer") & (best["depth"] >= 2)].groupby("length")["acc"]
-    two = two.max()
-    parts = [near_perfect_everywhere("best TF with 2+ layers", two, threshold)]
-    n_max = int(best["length"].max())
-    at_max = best[best["length"] == n_max]
-    others = at_max[(at_max["model"] != "transformer") | (at_max["depth"] == 1)]
-    if others.empty or n_max not in two.index:
-        parts.append(("1-layer TF / recurrent models at the largest N: not in sweep", None))
-    else:
-        lead = float(two[n_max] - others["acc"].max())
-        parts.append(
-            (
-                f"at N = {n_max} the 2-layer TF leads every 1-layer TF and recurrent model "
-                f"by {pct(lead)}",
-                bool(lead >= MARGIN),
-            )
-        )
-    return combine(parts)
+def eq_random(results, settings=None) -> Verdict:
+    """P1-EQ-RANDOM: 2-layer TFs near-perfect; LSTMs fail beyond N = 100 where TFs succeed."""
+    rules = rules_for(settings, "paper1")
+    table = task_cells(results, "eq-random", settings)
+    tf = table[(table["model"] == "transformer") & (table["depth"] >= 2)]
+    lstm = table[(table["model"] == "lstm") & (table["length"] > RECURRENT_FAILS_FROM)]
+    parts = [succeeds(evidence(r), rules) for r in tf.itertuples()]
+    parts += [separation(one(tf, int(r.length)), evidence(r), rules) for r in lstm.itertuples()]
+    if not parts:
+        parts = [Outcome(NOT_TESTED, "the sweep has no eq-random cells")]
+    return verdict(every(parts), pd.concat([tf, lstm]))
+
+
+def eq_one(results, settings=None) -> Verdict:
+    """P1-EQ-ONE: every model is near-perfect on Eq-one (a counting shortcut exists)."""
+    rules = rules_for(settings, "paper1")
+    table = task_cells(results, "eq-one", settings)
+    outcomes = [succeeds(evidence(r), rules) for r in table.itertuples()]
+    if not outcomes:
+        outcomes = [Outcome(NOT_TESTED, "the sweep has no eq-one cells")]
+    return verdict(every(outcomes), table)
+
+
+def nearest_neighbour(results, settings=None) -> Verdict:
+    """P1-NN (beyond the paper): 2-layer TFs classify by nearest neighbour in context."""
+    return _transformers_succeed(results, settings, "nn")
 
 
 CLAIMS: list[Claim] = [
     Claim(
-        "P1-IDX",
-        "A 1-layer Transformer of width O(log N) performs Index Lookup; recurrent models need "
-        "width Omega(N).",
-        "TF-(1, 64) near-perfect at every N in 20..400; LSTM, DSS, Mamba, RetNet and linear "
-        "Transformers degrade beyond N = 100 at every learning rate.",
-        idx_lookup,
+        "P1-IDX-TF",
+        "A 1-layer Transformer of width O(log N) performs Index Lookup.",
+        "TF-(1, 64) near-perfect at every N in 20..400 within a few thousand steps.",
+        idx_transformer,
+    ),
+    Claim(
+        "P1-IDX-RNN",
+        "Recurrent models need width Omega(N) for Index Lookup.",
+        "LSTM, DSS, Mamba, RetNet and linear TFs (width up to 256) degrade beyond N = 100 at "
+        "every learning rate, where TF-(1, 64) is near-perfect.",
+        idx_recurrent,
     ),
     Claim(
         "P1-MAMBA-WIDTH",
@@ -214,26 +261,48 @@ CLAIMS: list[Claim] = [
         mamba_width,
     ),
     Claim(
-        "P1-DYCK",
-        "Constant-size recurrent models recognise bounded Dyck; a 1-layer Transformer needs "
-        "width Omega(N).",
-        "LSTM-64, Mamba-64 and TF-(2, 64) near-perfect up to N = 400; 1-layer TF of width 256 "
-        "near-perfect up to N = 100, struggling above.",
-        dyck,
+        "P1-DYCK-RNN",
+        "Constant-size recurrent models recognise bounded Dyck.",
+        "LSTM-64 and Mamba-64 near-perfect up to N = 400.",
+        dyck_recurrent,
     ),
     Claim(
-        "P1-EQ",
-        "2-layer Transformers of log size do string equality; 1-layer TFs and RNNs need linear "
-        "size.",
-        "Eq-random: TF near-perfect to 400, LSTM struggles beyond 100; Eq-one: all near-perfect; "
-        "Eq-ncp: TF near-perfect.",
-        equality,
+        "P1-DYCK-TF",
+        "Transformers learn bounded Dyck: 2 layers at every N, 1 layer up to N = 100.",
+        "TF-(2, 64) near-perfect up to N = 400; 1-layer TF of width 256 near-perfect up to "
+        "N = 100.",
+        dyck_transformer,
+    ),
+    Claim(
+        "P1-DYCK-SEP",
+        "A 1-layer Transformer needs width Omega(N) for bounded Dyck.",
+        "1-layer TF struggles beyond N = 100, where the 2-layer TF is near-perfect.",
+        dyck_separation,
+    ),
+    Claim(
+        "P1-EQ-NCP",
+        "2-layer Transformers of log size do string equality (the copying form, Eq-ncp).",
+        "Eq-ncp: TF near-perfect; DSS and Mamba at chance beyond N = 400 at width 64.",
+        eq_ncp,
+    ),
+    Claim(
+        "P1-EQ-RANDOM",
+        "2-layer Transformers do string equality; RNNs need linear size (Eq-random).",
+        "TF near-perfect to N = 400; LSTM and linear TF struggle beyond N = 100.",
+        eq_random,
+    ),
+    Claim(
+        "P1-EQ-ONE",
+        "Eq-one has a counting shortcut: every model learns it.",
+        "All models near-perfect.",
+        eq_one,
     ),
     Claim(
         "P1-NN",
-        "2-layer Transformers of log width classify by nearest neighbour in context; 1-layer TFs "
-        "and RNNs need linear width.",
+        "2-layer Transformers of log width classify by nearest neighbour in context.",
         "Theory only (no experiment in the paper).",
         nearest_neighbour,
     ),
 ]
+
+__all__ = ["CLAIMS", "RECURRENT_FAILS_FROM", "evidence", "task_cells"]

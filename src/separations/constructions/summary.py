@@ -56,7 +56,7 @@ def trained_widths(metrics: pd.DataFrame | None) -> pd.DataFrame:
     if part.empty:
         return pd.DataFrame(columns=columns)
     best = best_over_lr(part)
-    solved = best[best["acc"] >= best["threshold"]]
+    solved = best[best["status"] == "solved"]
     if solved.empty:
         return pd.DataFrame(columns=columns)
     idx = solved.groupby("length")["width"].idxmin()

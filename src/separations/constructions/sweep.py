@@ -24,7 +24,6 @@ Rows of every job share :data:`CONSTRUCTIONS_SCHEMA`, with the project's provena
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -36,7 +35,15 @@ from typing import Any
 import pyarrow as pa
 import torch
 
-from ..results import PROVENANCE_FIELDS, SchemaError, provenance, read_checked, write_table
+from ..results import (
+    PROVENANCE_FIELDS,
+    ArgumentParser,
+    SchemaError,
+    provenance,
+    read_checked,
+    refuse_duplicates,
+    write_table,
+)
 from . import orthogonal, theorem1
 from . import precision as prec
 
@@ -310,16 +317,18 @@ def read(path: str | Path) -> pa.Table:
 
 
 def aggregate(paths: list[str]) -> pa.Table:
+    """The job tables as one; no files, a file given twice or a job in two files is refused."""
     if not paths:
         raise SchemaError("no constructions files to aggregate")
-    table = pa.concat_tables([read(p) for p in sorted(paths)])
+    paths = sorted(paths)
+    tables = [read(p) for p in paths]
+    refuse_duplicates(paths, tables, ["study", "length"])
+    table = pa.concat_tables(tables)
     return table.sort_by([("study", "ascending"), ("search", "ascending"), ("length", "ascending")])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m separations.constructions.sweep", description=__doc__
-    )
+    parser = ArgumentParser(prog="python -m separations.constructions.sweep", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("run", help="one study at one N")
     one.add_argument("--study", required=True, choices=STUDIES)
@@ -328,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--out", required=True)
     agg = sub.add_parser("aggregate", help="concatenate job tables into the results table")
     agg.add_argument("--out", required=True)
-    agg.add_argument("paths", nargs="+")
+    agg.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
@@ -342,10 +351,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             table = aggregate(args.paths)
-    except (ConstructionsConfigError, SchemaError, ValueError) as e:
+        write_table(table, args.out)
+    except (ConstructionsConfigError, SchemaError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    write_table(table, args.out)
     print(f"wrote {args.out}: {table.num_rows} rows")
     return 0
 

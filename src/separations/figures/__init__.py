@@ -1,1 +1,2 @@
-"""One module per paper figure; each has ``main()`` taking ``--metrics`` and ``--out``."""
+"""One module per paper figure, run as ``python -m separations.figures.<name>
+--input NAME=PATH ... --out FILE``."""

@@ -1,4 +1,11 @@
-"""Shared plotting: paper-style heatmaps and training curves, atomic saving, the CLI."""
+"""Shared plotting: paper-style heatmaps and training curves, atomic saving, the CLI.
+
+Accuracy heatmaps colour the accuracy *above chance*, (acc - chance) / (1 - chance) clipped to
+[0, 1], on one fixed scale, so chance and a solved cell have the same colours for every task; each
+cell is annotated with the raw test accuracy (%) and its interval, in bold when the cell is solved
+(interval above the threshold), in italics when borderline, plain when failed; ``*`` marks a cell
+whose failure cannot count (learning rate at the edge of its grid, or still improving).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..results import load_results, write_atomic  # noqa: E402
-from ..summary import best_over_lr, model_label  # noqa: E402
+from ..summary import BORDERLINE, SOLVED, cells  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
+
+#: colourbar label of every accuracy heatmap (the normalised scale)
+ABOVE_CHANCE = "accuracy above chance\n(0 = chance, 1 = perfect)"
+#: text style of a heatmap annotation by the cell's status
+STATUS_STYLE = {SOLVED: {"fontweight": "bold"}, BORDERLINE: {"fontstyle": "italic"}}
 
 
 def label_order(best: pd.DataFrame) -> list[str]:
@@ -33,77 +46,216 @@ def n_models(metrics: pd.DataFrame, task: str) -> int:
     return len(metrics.loc[metrics["task"] == task, ["model", "depth", "width"]].drop_duplicates())
 
 
-def accuracy_heatmap(ax, metrics: pd.DataFrame, task: str, title: str) -> None:
-    """Best-over-learning-rate accuracy, model × N (paper 1, Fig. 2 left)."""
-    best = best_over_lr(metrics[metrics["task"] == task])
-    if best.empty:
-        return empty(ax, f"no {task} results in this sweep")
-    grid = best.pivot_table(index="label", columns="length", values="acc", aggfunc="max")
-    grid = grid.reindex(label_order(best))
+def tasks_present(metrics: pd.DataFrame | None, tasks) -> list:
+    """The entries of ``tasks`` (names, or tuples whose first item is the name) with results."""
+    have = set() if metrics is None or metrics.empty else set(metrics["task"])
+    return [t for t in tasks if (t[0] if isinstance(t, tuple) else t) in have]
+
+
+def percent(x: float) -> str:
+    """A proportion in %, one decimal; "100" and "0" only when exact (99.96% reads 99.9)."""
+    if x >= 1:
+        return "100"
+    if x <= 0:
+        return "0"
+    return f"{100 * x:.1f}" if 100 * x < 99.95 else "99.9"
+
+
+def above_chance(acc, chance):
+    """(acc - chance) / (1 - chance), clipped to [0, 1]: 0 is chance, 1 is perfect."""
+    span = np.maximum(1.0 - np.asarray(chance, dtype=float), 1e-12)
+    return np.clip((np.asarray(acc, dtype=float) - np.asarray(chance, dtype=float)) / span, 0, 1)
+
+
+def heatmap(
+    ax,
+    grid: pd.DataFrame,
+    annot: pd.DataFrame | None = None,
+    *,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    cbar_label: str = ABOVE_CHANCE,
+    styles: pd.DataFrame | None = None,
+    fontsize: float | None = None,
+    cbar: bool = True,
+):
+    """The one seaborn heatmap of the paper: ``grid`` coloured on [vmin, vmax], each cell
+    annotated with the string in ``annot`` (none where it is missing) and styled with the text
+    properties (a dict) in ``styles``; row labels read across; ``cbar=False`` leaves out the
+    colourbar (panels that share one scale)."""
+    kws = {"fontsize": fontsize} if fontsize else {}
     sns.heatmap(
-        grid * 100,
+        grid.astype(float),
         ax=ax,
-        annot=True,
-        fmt=".0f",
-        vmin=0,
-        vmax=100,
-        cmap="viridis",
-        cbar_kws={"label": "accuracy (%)"},
+        annot=annot.fillna("").to_numpy() if annot is not None else False,
+        fmt="",
+        annot_kws=kws,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=cmap,
+        cbar=cbar,
+        cbar_kws={"label": cbar_label} if cbar else None,
         linewidths=0.5,
     )
+    if styles is not None:
+        for text in ax.texts:  # seaborn puts each annotation at the centre of its cell
+            x, y = text.get_position()
+            style = styles.iat[int(y), int(x)]
+            if isinstance(style, dict):
+                text.set(**style)
+    for label in ax.get_yticklabels():  # row labels read across (seaborn turns crowded ones)
+        label.set_rotation(0)
+    return ax
+
+
+def cell_annotation(row) -> str:
+    """``99.8\\n[99.5, 100]``; ``*`` after the accuracy when the cell is not solved and a
+    failure cannot count (learning rate at the grid's edge, or still improving)."""
+    flagged = bool(row.get("at_edge", False)) or bool(row.get("improving", False))
+    flag = "*" if flagged and row.get("status") != SOLVED else ""
+    return f"{percent(row.acc)}{flag}\n[{percent(row.low)}, {percent(row.high)}]"
+
+
+def cell_heatmap(ax, best: pd.DataFrame, order: list[str] | None = None, cbar: bool = True) -> None:
+    """Cells (rows of :func:`separations.summary.cells`) as a model × N heatmap on the
+    above-chance scale, annotated with test accuracy and interval, styled by status."""
+    best = best.assign(
+        norm=above_chance(best["acc"], best["chance"]),
+        text=[cell_annotation(r) for _, r in best.iterrows()],
+        style=[STATUS_STYLE.get(s, {}) for s in best["status"]],
+    )
+    best = best.drop_duplicates(["label", "length"], keep="last")
+    order = order or label_order(best)
+
+    def grid(column):
+        return best.pivot(index="label", columns="length", values=column).reindex(order)
+
+    heatmap(ax, grid("norm"), grid("text"), styles=grid("style"), fontsize=7, cbar=cbar)
     ax.set_xlabel("N (evaluation length)")
     ax.set_ylabel("")
-    for label in ax.get_yticklabels():  # model labels read across (seaborn turns crowded ones)
-        label.set_rotation(0)
+
+
+def encoding_note(ax, best: pd.DataFrame) -> None:
+    """How to read a cell heatmap, under its axes."""
+    threshold = f"{100 * float(best['threshold'].max()):g}"
+    flagged = any(cell_annotation(row).split("\n")[0].endswith("*") for _, row in best.iterrows())
+    text = (
+        f"test accuracy (%) [95% interval]; bold: solved, italic: borderline, plain: failed "
+        f"(interval vs threshold {threshold}%)"
+    )
+    if flagged:
+        text += "\n* learning rate at the grid's edge or still improving: a failure does not count"
+    ax.annotate(
+        text,
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -30),
+        textcoords="offset points",
+        va="top",
+        ha="left",
+        fontsize="x-small",
+        color="0.3",
+    )
+
+
+def accuracy_heatmap(
+    ax, metrics: pd.DataFrame, task: str, title: str, note: bool = True, cbar: bool = True
+) -> bool:
+    """Test accuracy at the validation-chosen learning rate, model × N (paper 1, Fig. 2 left);
+    False (and nothing drawn) when the task has no results."""
+    best = cells(metrics[metrics["task"] == task])
+    if best.empty:
+        return False
+    cell_heatmap(ax, best, cbar=cbar)
     ax.set_title(title)
+    if note:
+        encoding_note(ax, best)
+    return True
 
 
-def training_curves(
-    ax, metrics: pd.DataFrame, task: str, length: int | None, title: str
-) -> int | None:
-    """Validation accuracy vs step of each model's best learning rate at one N (Fig. 2 middle).
+def separating_length(best: pd.DataFrame) -> tuple[int, bool]:
+    """The longest N at which some cell is solved and another failed; without one, the longest
+    N present. Returns (N, whether it separates)."""
+    split = [
+        int(n)
+        for n, part in best.groupby("length")
+        if (part["status"] == SOLVED).any() and (part["status"] == "failed").any()
+    ]
+    if split:
+        return max(split), True
+    return int(best["length"].max()), False
 
-    With ``length=None`` or a length the sweep lacks, the largest N of the task is used; the N
-    drawn is returned.
-    """
-    df = metrics[metrics["task"] == task]
+
+def seed_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """Validation accuracy, step × seed, of one learning rate's runs; a run that stopped because
+    it was solved keeps its last value to the longest run's last step."""
+    table = runs.pivot_table(index="step", columns="seed", values="val_acc", aggfunc="mean")
+    table = table.sort_index()
+    for seed in table.columns:
+        mine = runs[runs["seed"] == seed].sort_values("step")
+        if bool(mine["solved"].iloc[-1]):
+            last = mine["step"].iloc[-1]
+            table.loc[table.index > last, seed] = float(mine["val_acc"].iloc[-1])
+    return table
+
+
+def training_curves(ax, metrics: pd.DataFrame, task: str, title: str) -> int | None:
+    """Validation accuracy vs step of each model at its chosen learning rate (paper 1, Fig. 2
+    middle): the mean over seeds, with a band from the lowest to the highest seed, at the length
+    :func:`separating_length` chooses. Returns that N (None, nothing drawn, without results)."""
+    df = metrics[metrics["task"] == task].copy()
     if df.empty:
-        empty(ax, f"no {task} results in this sweep")
         return None
-    if length not in set(df["length"]):
-        length = int(df["length"].max())
+    df["heads"] = df["heads"].fillna(0).astype(int)
+    best = cells(df)
+    length, separates = separating_length(best)
     df = df[df["length"] == length]
-    best = best_over_lr(df)
-    for _, cell in best.iterrows():
+    best = best[best["length"] == length]
+    best = best.set_index("label").loc[label_order(best)].reset_index()
+    for i, cell in enumerate(best.itertuples()):
         runs = df[
             (df["model"] == cell.model)
             & (df["depth"] == cell.depth)
             & (df["width"] == cell.width)
+            & (df["heads"] == cell.heads)
             & (df["lr"] == cell.best_lr)
         ]
-        if cell.model == "transformer":
-            runs = runs[runs["heads"].fillna(0) == cell.heads]
-        curve = runs.groupby("step")["val_acc"].mean()
+        curve = seed_curves(runs) * 100
+        colour = f"C{i}"
+        mean = curve.mean(axis=1)
         ax.plot(
             curve.index,
-            curve.values * 100,
+            mean,
             marker=".",
-            label=f"{model_label(cell.model, cell.depth, cell.width)}, lr {cell.best_lr:g}",
+            color=colour,
+            label=f"{cell.label}, lr {cell.best_lr:g} ({cell.seeds} seeds)",
         )
-    chance = 100.0 * float(df["chance"].max())
-    if chance > 0:
-        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+        ax.fill_between(curve.index, curve.min(axis=1), curve.max(axis=1), color=colour, alpha=0.2)
+    chance = 100.0 * float(best["chance"].max())
+    ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+    threshold = 100.0 * float(best["threshold"].max())
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8, label="threshold")
     ax.set_xlabel("training step")
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel("validation accuracy (%)\nmean over seeds, band: min-max")
     ax.set_ylim(-2, 102)
-    ax.set_title(f"{title}, N = {length}")
-    ax.legend(fontsize="small", loc="best")
+    why = "longest N that separates" if separates else "longest N; no separation"
+    ax.set_title(f"{title}, N = {length}\n({why})")
+    ax.legend(fontsize="x-small", loc="best")
     return length
 
 
 def empty(ax, message: str) -> None:
+    """A panel that only says ``message`` (used when a whole figure has no data)."""
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
+
+
+def note_figure(message: str, figsize=(4.8, 1.2)):
+    """A figure with no data: one short centred note, so the paper still gets a valid PDF."""
+    fig, ax = plt.subplots(figsize=figsize)
+    empty(ax, message)
+    return fig
 
 
 def save(fig, out: str | Path) -> None:

@@ -11,14 +11,12 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..constructions.summary import precision_grid
-from .common import cli, empty
+from .common import cli, note_figure
 
 STYLE = {"softmax": ("C0", "o"), "hard": ("C1", "s"), "linear": ("C3", "^")}
 
 
 def panel(ax, rows, title):
-    if rows.empty:
-        return empty(ax, "no results")
     for attention, part in rows.groupby("attention"):
         color, marker = STYLE.get(attention, ("C7", "x"))
         part = part.sort_values("length")
@@ -43,10 +41,22 @@ def panel(ax, rows, title):
 
 def draw(results):
     df = results["constructions"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     grid = precision_grid(df)
-    panel(left, grid[grid["precision"] == "float64"], "smallest softmax width")
-    panel(right, df[df["study"] == "lemma_width"], "Lemma 2 width (theorem regime)")
+    panels = [
+        (rows, title)
+        for rows, title in (
+            (grid[grid["precision"] == "float64"], "smallest softmax width"),
+            (df[df["study"] == "lemma_width"], "Lemma 2 width (theorem regime)"),
+        )
+        if not rows.empty
+    ]
+    if not panels:
+        return note_figure("No attention-kind results of the construction.")
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.5 * len(panels), 3.6), sharey=True, squeeze=False
+    )
+    for ax, (rows, title) in zip(axes[0], panels, strict=True):
+        panel(ax, rows, title)
     fig.tight_layout()
     return fig
 

@@ -14,7 +14,7 @@ import seaborn as sns
 
 from ..constructions import precision as prec
 from ..constructions.summary import eta_grid, precision_grid
-from .common import cli, empty
+from .common import cli, heatmap, note_figure
 
 
 def precision_order(names) -> list[str]:
@@ -39,36 +39,35 @@ def eta_label(eta: float) -> str:
 
 def draw(results):
     df = results["constructions"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), width_ratios=[1, 1.1])
     grid = precision_grid(df)
     grid = grid[grid["attention"] == "softmax"]
-    if grid.empty:
-        empty(left, "no precision results")
-    else:
+    etas = eta_grid(df)
+    panels = [p for p, rows in (("grid", grid), ("eta", etas)) if not rows.empty]
+    if not panels:
+        return note_figure("No precision results of the construction.")
+    ratios = {"grid": 1, "eta": 1.1}
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(0.5 + 4.75 * len(panels), 4.2),
+        width_ratios=[ratios[p] for p in panels],
+        squeeze=False,
+    )
+    axes = dict(zip(panels, axes[0], strict=True))
+    if "grid" in axes:
+        left = axes["grid"]
         acc = grid.pivot_table(index="precision", columns="length", values="accuracy")
         ovf = grid.pivot_table(index="precision", columns="length", values="overflow")
         order = precision_order(acc.index)
         acc, ovf = acc.reindex(order), ovf.reindex(order)
         labels = acc.map(percent)
         labels = labels.where(ovf.fillna(0) == 0, "ovf")
-        sns.heatmap(
-            acc * 100,
-            ax=left,
-            annot=labels,
-            fmt="",
-            vmin=0,
-            vmax=100,
-            cmap="viridis",
-            cbar_kws={"label": "accuracy (%)"},
-            linewidths=0.5,
-        )
+        heatmap(left, acc * 100, labels, vmin=0, vmax=100, cbar_label="accuracy (%)")
         left.set_xlabel("N")
         left.set_ylabel("precision")
         left.set_title(r"softmax, $\eta = 2\ln 3N$, smallest width")
-    etas = eta_grid(df)
-    if etas.empty:
-        empty(right, "no eta results")
-    else:
+    if "eta" in axes:
+        right = axes["eta"]
         # η spans tens of decades: equally spaced categories, labelled with their values
         values = sorted(set(etas["eta"]))
         where = {v: i for i, v in enumerate(values)}

@@ -1,15 +1,25 @@
-"""Paper 1, Fig. 2 (right): Dyck-(2,2) validation accuracy vs step at N = 400 (or the largest N)."""
+"""Paper 1, Fig. 2 (right): bounded Dyck-(2,2) validation accuracy vs training step.
+
+Each model at its validation-chosen learning rate: mean over seeds, band from the lowest to the
+highest seed, at the longest N where the models separate (one solved, another failed), else the
+longest N trained; chance dotted, the threshold dashed.
+"""
 
 import sys
 
 import matplotlib.pyplot as plt
 
-from .common import cli, training_curves
+from .common import cli, note_figure, tasks_present, training_curves
+
+TASK, TITLE = "dyck", "Bounded Dyck-(2,2)"
 
 
 def draw(results):
-    fig, ax = plt.subplots(figsize=(4.8, 3.2))
-    training_curves(ax, results["metrics"], "dyck", 400, "Bounded Dyck-(2,2)")
+    metrics = results["metrics"]
+    if not tasks_present(metrics, [TASK]):
+        return note_figure("No bounded Dyck-(2,2) results in this sweep.")
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    training_curves(ax, metrics, TASK, TITLE)
     return fig
 
 

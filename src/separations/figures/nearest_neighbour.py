@@ -1,40 +1,76 @@
-"""Beyond paper 1: in-context nearest neighbour and MQAR, 1- vs 2-layer TFs vs recurrent models."""
+"""Beyond paper 1: in-context nearest neighbour and MQAR, 1- vs 2-layer TFs vs recurrent models.
+
+One panel per task that has results: test accuracy at the validation-chosen learning rate with
+its interval (error bar) for each model and N; filled markers are solved cells, hollow ones are
+not; chance dotted, the threshold dashed.
+"""
 
 import sys
 
 import matplotlib.pyplot as plt
-import seaborn as sns
 
-from ..summary import best_over_lr
-from .common import cli, empty
+from ..summary import SOLVED, cells
+from .common import cli, label_order, note_figure, tasks_present
 
 TASKS = [("nn", "Nearest neighbour"), ("mqar", "MQAR")]
 
 
+def panel(ax, best, title):
+    lengths = sorted(best["length"].unique())
+    where = {n: i for i, n in enumerate(lengths)}
+    order = label_order(best)
+    for k, label in enumerate(order):
+        part = best[best["label"] == label].sort_values("length")
+        shift = (k - (len(order) - 1) / 2) * 0.08
+        x = part["length"].map(where) + shift
+        acc = part["acc"] * 100
+        colour = f"C{k}"
+        ax.plot(x, acc, color=colour, linewidth=1, label=label)
+        ax.errorbar(
+            x,
+            acc,
+            yerr=[acc - part["low"] * 100, part["high"] * 100 - acc],
+            fmt="none",
+            ecolor=colour,
+            capsize=3,
+        )
+        solved = part["status"] == SOLVED
+        ax.scatter(x[solved], acc[solved], color=colour, zorder=3)
+        ax.scatter(x[~solved], acc[~solved], facecolor="white", edgecolor=colour, zorder=3)
+    ax.axhline(100 * best["chance"].max(), color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.axhline(
+        100 * best["threshold"].max(),
+        color="black",
+        linestyle="--",
+        linewidth=0.8,
+        label="threshold",
+    )
+    ax.set_xticks(range(len(lengths)), [str(n) for n in lengths])
+    ax.set_xlim(-0.5, len(lengths) - 0.5)
+    ax.set_xlabel("N")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title)
+    ax.legend(fontsize="x-small", loc="best")
+
+
 def draw(results):
     metrics = results["metrics"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, (task, title) in zip(axes, TASKS, strict=True):
-        best = best_over_lr(metrics[metrics["task"] == task])
-        if best.empty:
-            empty(ax, f"no {task} results in this sweep")
-            continue
-        sns.lineplot(
-            data=best.assign(acc=best["acc"] * 100),
-            x="length",
-            y="acc",
-            hue="label",
-            marker="o",
-            ax=ax,
-        )
-        chance = metrics.loc[metrics["task"] == task, "chance"].max()
-        if chance > 0:
-            ax.axhline(100 * chance, color="grey", linestyle=":", linewidth=1, label="chance")
-        ax.set_xlabel("N")
-        ax.set_ylabel("accuracy (%)")
-        ax.set_ylim(-2, 102)
-        ax.set_title(title)
-        ax.legend(fontsize="small")
+    present = tasks_present(metrics, TASKS)
+    if not present:
+        return note_figure("No nearest-neighbour or MQAR results in this sweep.")
+    fig, axes = plt.subplots(1, len(present), figsize=(4.5 * len(present), 3.2), squeeze=False)
+    for ax, (task, title) in zip(axes[0], present, strict=True):
+        panel(ax, cells(metrics[metrics["task"] == task]), title)
+    fig.text(
+        0.5,
+        -0.02,
+        "bars: 95% interval; filled: solved, hollow: not solved (interval vs threshold)",
+        ha="center",
+        va="top",
+        fontsize="x-small",
+        color="0.3",
+    )
     fig.tight_layout()
     return fig
 

@@ -3,9 +3,10 @@
     python -m separations.retrieval.aggregate --out results/cpu/istree.parquet \\
         results/cpu/istree/runs/*/*/*/*/metrics.parquet
 
-A file whose schema is not :data:`~.schema.ISTREE_SCHEMA` stops aggregation with its name in the
-message. With no files (a sweep without IsTree jobs) the output is an empty table of that schema,
-so the claims read "not tested" instead of the pipeline failing.
+A file whose schema is not :data:`~.schema.ISTREE_SCHEMA`, a file given twice or a job in two
+files stops aggregation with its name in the message. No files is refused as well, unless
+``--allow-empty`` (the workflow passes it): then the output is an empty table of that schema (a
+sweep without IsTree jobs), so the claims read "not tested" instead of the pipeline failing.
 """
 
 from __future__ import annotations
