@@ -680,6 +680,7 @@ def check(config: dict[str, Any]) -> None:
         from .retrieval import sweeps as istree_sweeps
 
         istree_sweeps.check(config["retrieval"])
+    _check_critical_width(config)
     if config.get("constructions") is not None:
         from .constructions import sweep as constructions_sweep
 
@@ -687,6 +688,54 @@ def check(config: dict[str, Any]) -> None:
             constructions_sweep.validate(config["constructions"])
         except constructions_sweep.ConstructionsConfigError as e:
             raise ConfigError(str(e)) from None
+
+
+def _check_critical_width(config: dict[str, Any]) -> None:
+    """The critical-width studies (``critical_width.<sweep>``): the study is named after a sweep
+    (its outputs live under results/<sweep>/critical_width/), its families are registered and
+    every (family, width) shape can be built, widths increase, the task parameters are Index
+    Lookup's, and stop_threshold >= threshold."""
+    studies = config.get("critical_width") or {}
+    for study, block in studies.items():
+        where = f"critical_width.{study}"
+        if study not in config["sweeps"]:
+            raise ConfigError(
+                f"config key {where}: no sweep named {study!r} (a study writes under "
+                f"results/<sweep>/critical_width/); allowed: {', '.join(sorted(config['sweeps']))}"
+            )
+        check_task_params("idxl", block.get("task"), f"{where}.task")
+        params = {**(config["tasks"].get("idxl") or {}), **(block.get("task") or {})}
+        for length in block["lengths"]:
+            try:
+                TASKS["idxl"](length, **params)
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"config key {where}.lengths: N={length}: {e}") from None
+        widths = list(block["widths"])
+        if any(b <= a for a, b in itertools.pairwise(widths)):
+            raise ConfigError(
+                f"config key {where}.widths: got {_show(widths)}; allowed: increasing widths "
+                "(a doubling grid, its last value the cap)"
+            )
+        for family, shape in block["families"].items():
+            if family not in FAMILIES:
+                raise ConfigError(
+                    f"config key {where}.families.{family}: unknown model {family!r}; "
+                    f"allowed: {', '.join(sorted(FAMILIES))}"
+                )
+            heads = shape.get("heads") if FAMILIES[family].uses_heads else None
+            for width in widths:
+                problems = check_shape(family, shape["depth"], width, heads)
+                if problems:
+                    raise ConfigError(
+                        f"config key {where}.families.{family}: at width {width}: "
+                        + "; ".join(problems)
+                    )
+        training = {**config["training"], **(block.get("training") or {})}
+        if training["stop_threshold"] < training["threshold"]:
+            raise ConfigError(
+                f"config key {where}.training.stop_threshold: got {training['stop_threshold']}; "
+                f"allowed: at least threshold ({training['threshold']})"
+            )
 
 
 def task_params(config: dict[str, Any], sweep: str, task: str) -> dict[str, Any]:

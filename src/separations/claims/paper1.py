@@ -24,6 +24,7 @@ from .rules import (
     Outcome,
     decided_by_any,
     every,
+    protocol_problem,
     separation,
     succeeds,
 )
@@ -239,6 +240,48 @@ def nearest_neighbour(results, settings=None) -> Verdict:
     return _transformers_succeed(results, settings, "nn")
 
 
+def width_scaling_claim(results, settings=None) -> Verdict:
+    """P1-WIDTH-SCALING: the critical width (smallest width on the study's doubling grid whose
+    cell is solved, :mod:`separations.critical_width`) grows at most logarithmically in N for the
+    1-layer Transformer and at least polynomially for every recurrent family; the slope rule is
+    :func:`.rules.width_scaling` (capped cells count as lower bounds)."""
+    from ..critical_width import points, summarize
+    from .rules import width_scaling
+
+    rules = rules_for(settings, "paper1")
+    table = results["critical_width"]
+    table = table[table["task"] == "idxl"] if not table.empty else table
+    protocol = protocol_for(settings)
+    summary = summarize(table, protocol)
+    if summary.empty:
+        return Verdict.of(Outcome(NOT_TESTED, "the critical-width table is empty"))
+    used = cells(table, protocol)
+    problem = protocol_problem([evidence(r) for r in used.itertuples()], rules)
+    by_family = points(summary)
+    numbers = {
+        f"width-{r.model}-N{int(r.length)}": ("$>$" if r.capped else "")
+        + str(int(r.critical_width))
+        for r in summary.itertuples()
+    }
+    if problem:
+        return Verdict.of(Outcome(INCONCLUSIVE, problem), numbers, budget(used))
+    caps = sorted(set(used["max_steps"]))
+    if len(caps) > 1:
+        outcome = Outcome(INCONCLUSIVE, f"unequal budgets: {', '.join(map(str, caps))} steps")
+        return Verdict.of(outcome, numbers, budget(used))
+    outcome = width_scaling(
+        by_family.get("transformer"),
+        {m: p for m, p in by_family.items() if is_recurrent(m)},
+        confidence=protocol.confidence,
+    )
+    ours = "; ".join(
+        f"{r.model} N = {int(r.length)}: "
+        + (f"$>$ {int(r.critical_width)}" if r.capped else str(int(r.critical_width)))
+        for r in summary.itertuples()
+    )
+    return Verdict.of(outcome, numbers, budget(used), "; ".join([*outcome.cells, ours]))
+
+
 CLAIMS: list[Claim] = [
     Claim(
         "P1-IDX-TF",
@@ -302,6 +345,15 @@ CLAIMS: list[Claim] = [
         "2-layer Transformers of log width classify by nearest neighbour in context.",
         "Theory only (no experiment in the paper).",
         nearest_neighbour,
+    ),
+    Claim(
+        "P1-WIDTH-SCALING",
+        "The width needed for Index Lookup grows as log N for a 1-layer Transformer and at least "
+        "polynomially in N for recurrent models.",
+        "Theorems 1 and 3 (width O(log N) against m >= N log|alphabet| / p); no experiment plots "
+        "the width needed against N.",
+        width_scaling_claim,
+        needs=("critical_width",),
     ),
 ]
 

@@ -165,8 +165,9 @@ def _reasons(outcomes: list[Outcome]) -> str:
     return "; ".join(dict.fromkeys(o.reason for o in outcomes if o.reason))
 
 
-def decided_by_any(outcomes: list[Outcome]) -> Outcome:
-    """A claim tested at several cells, decided by its decisive ones (see the module doc)."""
+def _combine(outcomes: list[Outcome], need_every: bool) -> Outcome:
+    """Untested cells are set aside; any *not reproduced* decides; then ``need_every`` asks for
+    every tested cell reproduced, otherwise one reproduced cell suffices."""
     tested = [o for o in outcomes if o.verdict != NOT_TESTED]
     cells = _join(tested)
     if not tested:
@@ -174,28 +175,26 @@ def decided_by_any(outcomes: list[Outcome]) -> Outcome:
     against = [o for o in tested if o.verdict == NOT_REPRODUCED]
     if against:
         return Outcome(NOT_REPRODUCED, _reasons(against), cells)
-    if any(o.verdict == REPRODUCED for o in tested):
-        rest = [o for o in tested if o.verdict == INCONCLUSIVE]
+    rest = [o for o in tested if o.verdict != REPRODUCED]
+    if need_every and not rest:
+        untested = len(outcomes) - len(tested)
         return Outcome(
-            REPRODUCED, ("elsewhere inconclusive: " + _reasons(rest)) if rest else "", cells
+            REPRODUCED, f"{untested} of its cells not in the sweep" if untested else "", cells
         )
-    return Outcome(INCONCLUSIVE, _reasons(tested), cells)
+    if not need_every and len(rest) < len(tested):
+        reason = ("elsewhere inconclusive: " + _reasons(rest)) if rest else ""
+        return Outcome(REPRODUCED, reason, cells)
+    return Outcome(INCONCLUSIVE, _reasons(rest), cells)
+
+
+def decided_by_any(outcomes: list[Outcome]) -> Outcome:
+    """A claim tested at several cells, decided by its decisive ones (see the module doc)."""
+    return _combine(outcomes, need_every=False)
 
 
 def every(outcomes: list[Outcome]) -> Outcome:
     """A claim that must hold at every one of its cells."""
-    tested = [o for o in outcomes if o.verdict != NOT_TESTED]
-    cells = _join(tested)
-    if not tested:
-        return Outcome(NOT_TESTED, _reasons(outcomes) or "the sweep lacks the cells")
-    against = [o for o in tested if o.verdict == NOT_REPRODUCED]
-    if against:
-        return Outcome(NOT_REPRODUCED, _reasons(against), cells)
-    if all(o.verdict == REPRODUCED for o in tested):
-        untested = len(outcomes) - len(tested)
-        reason = f"{untested} of its cells not in the sweep" if untested else ""
-        return Outcome(REPRODUCED, reason, cells)
-    return Outcome(INCONCLUSIVE, _reasons([o for o in tested if o.verdict != REPRODUCED]), cells)
+    return _combine(outcomes, need_every=True)
 
 
 def upper_bound(holds: bool | None, reason: str = "", cells: tuple[str, ...] = ()) -> Outcome:
@@ -203,3 +202,145 @@ def upper_bound(holds: bool | None, reason: str = "", cells: tuple[str, ...] = (
     if holds is None:
         return Outcome(NOT_TESTED, reason, cells)
     return Outcome(CONSISTENT if holds else VIOLATED, reason, cells)
+
+
+# -- width scaling (the critical-width study) -------------------------------------------------
+
+#: the slope of log(width) against log(N) below which growth counts as logarithmic (its
+#: interval's upper end), and above which it counts as polynomial (its interval's lower end)
+LOG_SLOPE_MAX = 0.5
+POLY_SLOPE_MIN = 0.5
+#: points (lengths) a slope needs to be fitted with an interval
+MIN_SLOPE_POINTS = 3
+
+
+@dataclass(frozen=True)
+class Slope:
+    """A fitted log-log slope with its interval; ``lower_bound`` when capped points entered it
+    (then only its lower end means something)."""
+
+    slope: float
+    low: float
+    high: float
+    points: int
+    lower_bound: bool = False
+
+    def text(self) -> str:
+        bound = " (lower bound)" if self.lower_bound else ""
+        return f"{self.slope:.2f} [{self.low:.2f}, {self.high:.2f}]{bound}"
+
+
+def loglog_slope(points: Iterable[tuple[float, float]], confidence: float = 0.95) -> Slope | None:
+    """Least-squares slope of log2(width) on log2(N) (``scipy.stats.linregress``) with its
+    Student-t interval (n - 2 degrees of freedom); None with fewer than two distinct N."""
+    import numpy as np
+    from scipy import stats
+
+    pts = sorted((float(n), float(w)) for n, w in points)
+    if len({n for n, _ in pts}) < 2:
+        return None
+    x = np.log2([n for n, _ in pts])
+    y = np.log2([w for _, w in pts])
+    if len(pts) == 2:
+        slope = float((y[1] - y[0]) / (x[1] - x[0]))
+        return Slope(slope, -np.inf, np.inf, 2)
+    if float(np.ptp(y)) == 0.0:  # the same width at every N: slope 0, no spread
+        return Slope(0.0, 0.0, 0.0, len(pts))
+    fit = stats.linregress(x, y)
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(pts) - 2) * fit.stderr)
+    slope = float(fit.slope)
+    return Slope(slope, slope - half, slope + half, len(pts))
+
+
+def family_slope(
+    points: Iterable[tuple[int, int, bool]], confidence: float = 0.95
+) -> tuple[Slope | None, str]:
+    """The slope of one family's (N, critical width, capped) points, or None with the reason.
+
+    Capped points (never solved below the cap) enter at the cap, as lower bounds. Raising a point
+    whose log N lies above the mean log N can only raise the least-squares slope, so when every
+    capped point lies above the mean log N the fitted slope is a lower bound on the slope (its
+    lower end is the bound that counts). Capped points elsewhere (at small N) would bias it either
+    way: no slope. Every point capped: no slope (nothing was solved below the cap)."""
+    import numpy as np
+
+    pts = sorted(points)
+    capped = [p for p in pts if p[2]]
+    if len(pts) < MIN_SLOPE_POINTS:
+        return None, f"{len(pts)} length(s), too few to fit a slope (needs {MIN_SLOPE_POINTS})"
+    if len(capped) == len(pts):
+        return None, "never solved below the cap"
+    fit = loglog_slope([(n, w) for n, w, _ in pts], confidence)
+    if fit is None:
+        return None, "fewer than two distinct N"
+    if capped:
+        mean = float(np.mean(np.log2([n for n, _, _ in pts])))
+        if any(np.log2(n) <= mean for n, _, _ in capped):
+            return None, "capped at a small N (a lower bound there cannot bound the slope)"
+        fit = Slope(fit.slope, fit.low, fit.high, fit.points, lower_bound=True)
+    return fit, ""
+
+
+def width_scaling(
+    transformer: list[tuple[int, int, bool]] | None,
+    recurrent: dict[str, list[tuple[int, int, bool]]],
+    *,
+    confidence: float = 0.95,
+    log_max: float = LOG_SLOPE_MAX,
+    poly_min: float = POLY_SLOPE_MIN,
+) -> Outcome:
+    """P1-WIDTH-SCALING: the Transformer's critical width grows at most logarithmically in N,
+    every recurrent family's at least polynomially.
+
+    Points are (N, critical width, capped) per family. *Positive control*: the Transformer must
+    be solved below the cap at every N (else inconclusive). Transformer logarithmic: its slope's
+    upper end < ``log_max``; clearly polynomial (lower end > ``log_max``): not reproduced.
+    A recurrent family is polynomial when its slope's lower end > ``poly_min`` (capped points as
+    lower bounds, :func:`family_slope`), clearly sub-polynomial when it has no capped point and its
+    upper end < ``poly_min``. Reproduced: Transformer logarithmic and every recurrent family
+    polynomial. Not reproduced: Transformer logarithmic and some recurrent family sub-polynomial
+    (or the Transformer clearly polynomial). Inconclusive otherwise, with the reasons."""
+    if not transformer:
+        return Outcome(NOT_TESTED, "no Transformer critical widths")
+    if not recurrent:
+        return Outcome(NOT_TESTED, "no recurrent critical widths")
+    texts = []
+    tf_capped = [n for n, _, c in transformer if c]
+    if tf_capped:
+        lengths = ", ".join(str(n) for n in sorted(tf_capped))
+        return Outcome(
+            INCONCLUSIVE,
+            "positive control failed: the Transformer is not solved below the cap at "
+            f"N = {lengths}",
+        )
+    tf, why = family_slope(transformer, confidence)
+    if tf is None:
+        return Outcome(INCONCLUSIVE, f"Transformer: {why}")
+    texts.append(f"Transformer slope {tf.text()}")
+    if tf.low > log_max:
+        return Outcome(
+            NOT_REPRODUCED,
+            f"the Transformer's width grows polynomially ({tf.text()})",
+            tuple(texts),
+        )
+    reasons, against = [], []
+    if tf.high >= log_max:
+        reasons.append(f"the Transformer's slope interval reaches {log_max} ({tf.text()})")
+    for family, pts in sorted(recurrent.items()):
+        fit, why = family_slope(pts, confidence)
+        if fit is None:
+            reasons.append(f"{family}: {why}")
+            continue
+        texts.append(f"{family} slope {fit.text()}")
+        if fit.low > poly_min:
+            continue
+        if not fit.lower_bound and fit.high < poly_min:
+            against.append(f"{family} grows sub-polynomially ({fit.text()})")
+        else:
+            reasons.append(f"{family}: slope interval overlaps {poly_min} ({fit.text()})")
+    if against and tf.high < log_max:
+        return Outcome(NOT_REPRODUCED, "; ".join(against), tuple(texts))
+    reasons = against + reasons
+    if reasons:
+        return Outcome(INCONCLUSIVE, "; ".join(reasons), tuple(texts))
+    return Outcome(REPRODUCED, "", tuple(texts))
