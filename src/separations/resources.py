@@ -93,8 +93,20 @@ def step_flops(spec: dict[str, Any]) -> float:
     return flops
 
 
-def runs(spec: dict[str, Any]) -> int:
-    return len(spec["learning_rates"]) * len(spec["seeds"])
+def runs(spec: dict[str, Any]) -> float:
+    """Run budgets the job trains at most: every learning rate and seed, less what learning-rate
+    pruning (successive halving) stops at its rungs."""
+    import math
+
+    lrs, seeds = len(spec["learning_rates"]), len(spec["seeds"])
+    pruning = spec.get("pruning")
+    if not pruning or lrs < 2:
+        return float(lrs * seeds)
+    total, start, alive = 0.0, 0.0, lrs
+    for rung in sorted(pruning["rungs"]):
+        total += alive * seeds * (rung - start)
+        start, alive = rung, max(1, math.ceil(pruning["keep"] * alive))
+    return total + alive * seeds * (1.0 - start)
 
 
 def job_seconds(spec: dict[str, Any], device: str = "cpu", threads: int | None = None) -> float:
