@@ -93,3 +93,24 @@ def config() -> dict:
 @pytest.fixture
 def workflow_copy(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path / "wf")
+
+
+#: value for :func:`mutate` that removes the key
+DELETE = object()
+
+
+def mutate(config: dict, path: str, value) -> dict:
+    """A copy of config with the dotted ``path`` (list indices as numbers) set to value
+    (or removed, for :data:`DELETE`)."""
+    import copy
+
+    out = copy.deepcopy(config)
+    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+    node = out
+    for key in keys[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return out

@@ -9,24 +9,13 @@ import re
 
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow, snakemake
+from conftest import ROOT, copy_workflow, mutate, snakemake
 
 from separations import config as sweep_config
 
 BASE = yaml.safe_load((ROOT / "config.yaml").read_text())
 CI = copy.deepcopy(BASE["sweeps"]["ci"])
 NAN, INF = math.nan, math.inf
-
-
-def mutate(config: dict, path: str, value) -> dict:
-    """A copy of config with the dotted ``path`` (list indices as numbers) set to value."""
-    out = copy.deepcopy(config)
-    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
-    node = out
-    for key in keys[:-1]:
-        node = node[key]
-    node[keys[-1]] = value
-    return out
 
 
 # (dotted path, value, fragments the message must contain; the first is the key it names)

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import time
 
 import pytest
 import yaml
-from conftest import ROOT, planned_jobs, snakemake
+from conftest import DELETE, ROOT, mutate, planned_jobs, snakemake
 
 from separations import config as sweep_config
-
-
-def mutate(config: dict, path: str, value) -> dict:
-    """A copy of config with the dotted ``path`` (list indices as numbers) set to value."""
-    out = copy.deepcopy(config)
-    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
-    node = out
-    for key in keys[:-1]:
-        node = node[key]
-    if value is DELETE:
-        del node[keys[-1]]
-    else:
-        node[keys[-1]] = value
-    return out
-
-
-DELETE = object()
 
 
 def lstm_block(task: str, length: int) -> dict:

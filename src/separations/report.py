@@ -41,12 +41,12 @@ def tex(text: str) -> str:
 
 
 def numbers(
-    results: dict[str, pd.DataFrame], sweep: str, settings: dict | None = None
+    results: dict[str, pd.DataFrame], sweep: str, settings: dict | None = None, verdicts=None
 ) -> dict[str, str]:
-    """Every number the paper quotes, by key."""
+    """Every number the paper quotes, by key (``verdicts``: :func:`claims.evaluate`'s, if known)."""
     settings = settings or DEFAULT_SETTINGS
     out = {"sweep": sweep, "build-commit": tex(short_commit(git_commit()))}
-    verdicts = evaluate(results, settings)
+    verdicts = verdicts if verdicts is not None else evaluate(results, settings)
     for claim, verdict in verdicts:
         out[f"verdict-{claim.id}"] = verdict.verdict
         out.update({f"{claim.id}-{k}": v for k, v in verdict.numbers.items()})
@@ -145,15 +145,18 @@ SCORECARD_COLUMNS = (
 )
 
 
-def claims_tex(results: dict[str, pd.DataFrame], settings: dict | None = None) -> str:
+def claims_tex(
+    results: dict[str, pd.DataFrame], settings: dict | None = None, verdicts=None
+) -> str:
     """The scorecard: one row per claim of both papers and the constructions, across pages."""
     settings = settings or DEFAULT_SETTINGS
+    verdicts = verdicts if verdicts is not None else evaluate(results, settings)
     header = (
         r"\textbf{claim} & \textbf{the paper reports} & \textbf{our evidence (test accuracy, "
         r"interval)} & \textbf{budget} & \textbf{verdict, reason} \\ \midrule"
     )
     rows = []
-    for claim, verdict in evaluate(results, settings):
+    for claim, verdict in verdicts:
         threshold = ""
         if claim.id.startswith(("P1-", "P2-")):
             paper = "paper1" if claim.id.startswith("P1-") else "paper2"
@@ -200,10 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = load_results(args.input)
     settings = json.loads(args.verdicts) if args.verdicts else DEFAULT_SETTINGS
+    verdicts = evaluate(results, settings)  # once: both files read the same verdicts
     out = Path(args.outdir)
     for name, text in [
-        ("numbers.tex", numbers_tex(numbers(results, args.sweep, settings))),
-        ("claims.tex", claims_tex(results, settings)),
+        ("numbers.tex", numbers_tex(numbers(results, args.sweep, settings, verdicts))),
+        ("claims.tex", claims_tex(results, settings, verdicts)),
     ]:
         write_atomic(out / name, lambda tmp, text=text: Path(tmp).write_text(text))
         print(f"wrote {out / name}")

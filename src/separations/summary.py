@@ -37,8 +37,6 @@ class Protocol:
     confidence: float = 0.95
     edge_tolerance: float = 0.02
     improving_tolerance: float = 0.02
-    min_seeds: int = 3
-    min_learning_rates: int = 3
 
     @classmethod
     def from_config(cls, block: dict) -> Protocol:
@@ -147,6 +145,7 @@ def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFra
     per_run = runs(metrics, protocol)
     df = metrics.copy()
     df["heads"] = df["heads"].fillna(0).astype(int)
+    by_cell = dict(iter(df.groupby(CELL, dropna=False)))
     rows = []
     for key, group in per_run.groupby(CELL, dropna=False):
         lrs = sorted(group["lr"].unique())
@@ -164,7 +163,7 @@ def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFra
         high = min(1.0, max(t_high, float(mine["test_high"].max())))
         threshold = float(group["threshold"].iloc[0])
         status = SOLVED if low >= threshold else FAILED if high < threshold else BORDERLINE
-        cell_metrics = df.loc[(df[CELL] == pd.Series(key, index=CELL)).all(axis=1)]
+        cell_metrics = by_cell[key]
         rows.append(
             {
                 **dict(zip(CELL, key, strict=True)),
