@@ -302,3 +302,18 @@ def test_layout_check_reads_latex_logs():
     assert len(found) == 2
     assert any("12.5pt" in line for line in found) and any("vbox" in line for line in found)
     assert problems("Overfull \\hbox (4.9pt too wide) in paragraph") == []
+
+
+def test_mamba_width_failure_counts_only_against_its_positive_control():
+    """No Mamba width solving the long N is support only when TF-(1, 64) is solved there and the
+    widest Mamba's failure counts (not still improving)."""
+    mamba = [
+        cell_rows("idxl", "mamba", 2, w, n, acc)
+        for w, n, acc in ((16, 20, 0.3), (32, 20, 1.0), (16, 50, 0.1), (32, 50, 0.1))
+    ]
+    tf_solves = cell_rows("idxl", "transformer", 1, 64, 50, 1.0, heads=4)
+    tf_fails = cell_rows("idxl", "transformer", 1, 64, 50, 0.05, heads=4)
+    assert verdicts(table(*mamba, tf_solves))["P1-MAMBA-WIDTH"] == REPRODUCED
+    assert verdicts(table(*mamba, tf_fails))["P1-MAMBA-WIDTH"] == INCONCLUSIVE
+    rising = [*mamba[:3], cell_rows("idxl", "mamba", 2, 32, 50, 0.5, rising=True)]
+    assert verdicts(table(*rising, tf_solves))["P1-MAMBA-WIDTH"] == INCONCLUSIVE

@@ -320,3 +320,17 @@ def test_ci_study_end_to_end(workflow_copy):
         ]
     )
     assert out.stat().st_size > 0
+
+
+def test_a_capped_cell_still_rising_is_no_lower_bound():
+    """A family above the cap counts as a lower bound only if the failure at the cap counts."""
+    from separations.claims.paper1 import width_scaling_claim
+
+    tf = {n: 4 for n in LENGTHS}
+    table = study_table({"transformer": tf, "lstm": {8: 4, 16: 8, 32: 16, 64: 10**6}})
+    assert width_scaling_claim({"critical_width": table}).verdict == REPRODUCED
+    at_cap = table[(table["model"] == "lstm") & (table["length"] == 64) & (table["width"] == 64)]
+    early = at_cap.assign(step=10, val_acc=0.0, test_acc=None, final=False, solved=False)
+    rising = pd.concat([table, early], ignore_index=True)
+    verdict = width_scaling_claim({"critical_width": rising})
+    assert verdict.verdict == INCONCLUSIVE and "still improving" in verdict.reason

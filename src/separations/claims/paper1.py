@@ -150,12 +150,20 @@ def mamba_width(results, settings=None) -> Verdict:
     if need[short] is None:
         outcome = Outcome(INCONCLUSIVE, f"no Mamba width solves N = {short}", cells_text)
     elif need[long] is None:
-        outcome = Outcome(
-            REPRODUCED,
-            f"width {need[short]} solves N = {short}; none up to "
-            f"{int(mamba['width'].max())} solves N = {long}",
-            cells_text,
-        )
+        # no width solves the long N: support only if that failure counts, against the positive
+        # control TF-(1, 64) in the same cell and budget (not still improving, rate inside grid)
+        tf = select(task_cells(results, "idxl", settings), "transformer", 1, 64)
+        widest = mamba[mamba["length"] == long].sort_values("width").iloc[-1]
+        check = separation(one(tf, long), evidence(widest), rules)
+        if check.verdict == REPRODUCED:
+            outcome = Outcome(
+                REPRODUCED,
+                f"width {need[short]} solves N = {short}; none up to "
+                f"{int(mamba['width'].max())} solves N = {long}",
+                cells_text + check.cells,
+            )
+        else:
+            outcome = Outcome(INCONCLUSIVE, check.reason, cells_text + check.cells)
     elif need[long] > need[short]:
         outcome = Outcome(REPRODUCED, "", cells_text)
     else:
@@ -269,6 +277,21 @@ def width_scaling_claim(results, settings=None) -> Verdict:
     if len(caps) > 1:
         outcome = Outcome(INCONCLUSIVE, f"unequal budgets: {', '.join(map(str, caps))} steps")
         return Verdict.of(outcome, numbers, budget(used))
+    # a capped cell is a lower bound only if its failure counts (not still rising, rate inside grid)
+    unsure = []
+    for r in summary[summary["capped"].astype(bool)].itertuples():
+        at_cap = used[
+            (used["model"] == r.model)
+            & (used["depth"] == r.depth)
+            & (used["length"] == r.length)
+            & (used["width"] == r.critical_width)
+        ]
+        unsure += [evidence(c).name for c in at_cap.itertuples() if c.improving or c.at_edge]
+    if unsure:
+        reason = (
+            f"still improving or learning rate at the grid's edge at the cap: {', '.join(unsure)}"
+        )
+        return Verdict.of(Outcome(INCONCLUSIVE, reason), numbers, budget(used))
     outcome = width_scaling(
         by_family.get("transformer"),
         {m: p for m, p in by_family.items() if is_recurrent(m)},
