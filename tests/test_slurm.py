@@ -246,6 +246,7 @@ INTERRUPTED = {
             "eval_every": 200,
             "checkpoint_every": 25,
             "eval_size": 200,
+            "test_size": 200,
             "learning_rates": [1.0e-3],
         },
         "grid": [
@@ -314,27 +315,33 @@ def reference_runs(wf: Path, dest: Path, sweep: str) -> dict[str, Path]:
     config = yaml.safe_load((wf / "config.yaml").read_text())
     specs = sweep_config.job_specs(config, sweep)
     first = next(iter(specs.values()))
-    data = dest / "data.parquet"
-    subprocess.run(
-        [
-            "python",
-            "-m",
-            "separations.data",
-            first["task"],
-            "--length",
-            str(first["length"]),
-            "--count",
-            str(first["eval_size"]),
-            "--seed",
-            str(first["data_seed"]),
-            "--params",
-            json.dumps(first["task_params"], sort_keys=True),
-            "--out",
-            str(data),
-        ],
-        check=True,
-        env=ENV,
-    )
+    data, test = dest / "data.parquet", dest / "test.parquet"
+    # the validation set, then the held-out test set drawn disjoint from it (as rule test_set does)
+    for out, count, seed, extra in (
+        (data, first["eval_size"], first["data_seed"], []),
+        (test, first["test_size"], first["data_seed"] + 1, ["--exclude", str(data)]),
+    ):
+        subprocess.run(
+            [
+                "python",
+                "-m",
+                "separations.data",
+                first["task"],
+                "--length",
+                str(first["length"]),
+                "--count",
+                str(count),
+                "--seed",
+                str(seed),
+                "--params",
+                json.dumps(first["task_params"], sort_keys=True),
+                *extra,
+                "--out",
+                str(out),
+            ],
+            check=True,
+            env=ENV,
+        )
     outs, procs = {}, []
     for job, spec in specs.items():
         assert spec["length"] == first["length"]
@@ -352,6 +359,8 @@ def reference_runs(wf: Path, dest: Path, sweep: str) -> dict[str, Path]:
                     json.dumps(spec),
                     "--data",
                     str(data),
+                    "--test",
+                    str(test),
                     "--out",
                     str(out),
                     "--log",
