@@ -248,6 +248,30 @@ def nearest_neighbour(results, settings=None) -> Verdict:
     return _transformers_succeed(results, settings, "nn")
 
 
+def _study_numbers(table: pd.DataFrame, summary: pd.DataFrame, confidence: float) -> dict:
+    """What the paper says about the critical-width study: its grid, budget, cost and slopes."""
+    from ..critical_width import points
+    from .rules import family_slope
+
+    finals = table[table["final"]]
+    out = {
+        "lengths": ", ".join(str(int(n)) for n in sorted(set(table["length"]))),
+        "widths": ", ".join(str(int(w)) for w in sorted(set(table["width"]))),
+        "steps": ", ".join(f"{int(c):,}" for c in sorted(set(table["max_steps"]))),
+        "alphabet": ", ".join(str(round(1 / c)) for c in sorted(set(table["chance"]))),
+        "seeds": str(table["seed"].nunique()),
+        "learning-rates": ", ".join(f"{lr:g}" for lr in sorted(set(table["lr"]))),
+        "cpu-minutes": f"{finals['wall_time'].sum() / 60:.0f}",
+        "families": str(summary["model"].nunique()),
+        "n-capped": str(int(summary["capped"].astype(bool).sum())),
+        "n-cells": str(len(summary)),
+    }
+    for model, pts in points(summary).items():
+        fit, why = family_slope(pts, confidence)
+        out[f"slope-{model}"] = fit.text() if fit is not None else why
+    return out
+
+
 def width_scaling_claim(results, settings=None) -> Verdict:
     """P1-WIDTH-SCALING: the critical width (smallest width on the study's doubling grid whose
     cell is solved, :mod:`separations.critical_width`) grows at most logarithmically in N for the
@@ -270,7 +294,7 @@ def width_scaling_claim(results, settings=None) -> Verdict:
         f"width-{r.model}-N{int(r.length)}": ("$>$" if r.capped else "")
         + str(int(r.critical_width))
         for r in summary.itertuples()
-    }
+    } | _study_numbers(table, summary, protocol.confidence)
     if problem:
         return Verdict.of(Outcome(INCONCLUSIVE, problem), numbers, budget(used))
     caps = sorted(set(used["max_steps"]))
