@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = dict(specs[job])
         pruned_spec = dict(spec)
         spec["pruning"] = None
-        spec["config_hash"] = sweep_config.config_hash(spec)
+        spec["config_hash"] = sweep_config.config_hash(spec, sweep_config.NUMERIC_KEYS)
         folder = out / job
         folder.mkdir(parents=True, exist_ok=True)
         val_path, test_path = folder / "validation.parquet", folder / "test.parquet"

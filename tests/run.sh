@@ -20,6 +20,7 @@ python -m pip install -q -e ".[test]"
 
 ruff check .
 ruff format --check src tests benchmarks
+lint-imports --no-cache  # the layering: every import points down (pyproject.toml [tool.importlinter])
 snakefmt --check Snakefile workflow/
 snakemake --lint --cores 1 >/dev/null
 

@@ -19,7 +19,7 @@ def lstm_block(task: str, length: int) -> dict:
 
 BAD = [
     ("sweeps.cpu.grid.0.task", ["idxl", "sorting"], ["sweeps.cpu.grid[0].task", "sorting", "idxl"]),
-    ("sweeps.cpu.grid.0.model", ["gru"], ["sweeps.cpu.grid[0].model", "gru", "lstm, "]),
+    ("sweeps.cpu.grid.0.model", ["rwkv"], ["sweeps.cpu.grid[0].model", "rwkv", "lstm, "]),
     ("sweeps.cpu.grid.0.width", [-64], ["sweeps.cpu.grid[0].width[0]", "-64", "1..65536"]),
     ("training.learning_rates", ["fast"], ["training.learning_rates[0]", "fast"]),
     ("sweep", "nosuch", ["config key sweep", "nosuch", "ci, cpu"]),

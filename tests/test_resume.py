@@ -39,7 +39,7 @@ def make_spec(config: dict, **overrides) -> dict:
         "pruning": None,  # runs one after another (pruning interleaves them: tested below)
         **overrides,
     }
-    spec["config_hash"] = sweep_config.config_hash(spec)
+    spec["config_hash"] = sweep_config.config_hash(spec, sweep_config.NUMERIC_KEYS)
     return spec
 
 

@@ -15,14 +15,16 @@ from conftest import ROOT
 
 from separations.claims import paper2
 from separations.claims.rules import INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTED, REPRODUCED
-from separations.config import ConfigError
+from separations.models import lm
 from separations.results import SchemaError
-from separations.retrieval import aggregate, formats, graphs, lm, schema, search, sweeps
+from separations.retrieval import aggregate, schema, sweeps
 from separations.retrieval import train as rtrain
 from separations.retrieval.generate import generate
-from separations.retrieval.search import SearchContext
-from separations.retrieval.vocab import EDGE, END, EOS, FAILED, FALSE, PARENT, START, TRUE, Vocab
+from separations.settings import ConfigError, config_hash
 from separations.tasks import TaskConfigError, build_task
+from separations.tasks.istree import formats, graphs, search
+from separations.tasks.istree.search import SearchContext
+from separations.tasks.istree.vocab import EDGE, END, EOS, FAILED, FALSE, PARENT, START, TRUE, Vocab
 
 EXAMPLE_EDGES = [(5, 4), (5, 1), (1, 0), (4, 2), (3, 0)]
 
@@ -382,7 +384,7 @@ def tiny_spec(fmt="cot", family="transformer", **over):
         **TINY[family],
     }
     spec.update(over)
-    spec["config_hash"] = sweeps.config_hash(spec)
+    spec["config_hash"] = config_hash(spec, sweeps.NUMERIC_KEYS)
     return spec
 
 
@@ -411,7 +413,7 @@ def test_train_round_trip_and_resume_gives_identical_rows(tmp_path):
     # interrupted after the step-3 checkpoint, then resumed: the same numbers
     task = build_task("istree", 5, {"format": "retrieval"})
     from separations.data import read_batch
-    from separations.train import Interrupted, StopFlag
+    from separations.runner import Interrupted, StopFlag
 
     _, val = read_batch(data)
     ckpt = tmp_path / "b"

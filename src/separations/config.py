@@ -13,13 +13,16 @@ path), the value given and what is allowed:
   types, and the task's own checks, reported at the key that sets them), sweep names that are not
   folders of ``results/``, figure names with a script, settings that must agree
   (``stop_threshold`` >= ``threshold``, the cluster block), models and shapes of every sweep.
+
+The error type, the config hash and the task-parameter checks live in :mod:`separations.settings`
+(a low layer every command may import); they are importable from here too. This module sits above
+the studies: it checks their blocks of config.yaml with their own code.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import itertools
 import json
 import math
@@ -31,6 +34,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .models import FAMILIES, check_shape
+from .settings import MAX_SEED as MAX_SEED
+from .settings import MAX_TASK_INT as MAX_TASK_INT
+from .settings import NUMERIC_KEYS as NUMERIC_KEYS
+from .settings import ConfigError as ConfigError
+from .settings import check_task_params, config_hash, key_path, shape_name
+from .settings import is_number as _number
+from .settings import show as _show
+from .settings import string_number_hint as _string_number_hint
 from .tasks import TASKS
 
 if TYPE_CHECKING:
@@ -40,36 +51,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "workflow" / "schemas"
 SCHEMA = SCHEMAS / "config.schema.json"
 
-#: settings that may change a run's numbers; they enter the config hash
-NUMERIC_KEYS = (
-    "task",
-    "task_params",
-    "model",
-    "depth",
-    "width",
-    "heads",
-    "length",
-    "learning_rates",
-    "seeds",
-    "batch_size",
-    "max_steps",
-    "eval_every",
-    "threshold",
-    "stop_threshold",
-    "pruning",
-    "eval_size",
-    "test_size",
-    "data_seed",
-    "threads",
-)
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be run; the message names the key and the allowed values."""
-
-
-#: the largest seed (training seeds and data_seed): it must fit every integer type it meets
-MAX_SEED = 2**31 - 1
 #: folders under results/ that are not sweeps: a sweep of that name would read or overwrite them
 RESERVED_SWEEP_NAMES = ("constructions", "data", "runs", "checkpoints", "istree")
 #: the blocks of config.yaml with a schema of their own (checked when present and not null)
@@ -82,8 +63,6 @@ FIGURE_SCRIPTS = Path(__file__).resolve().parent / "figures"
 #: the length at which task parameters are checked when no sweep trains the task (the schema's
 #: largest training length: a parameter wrong there is wrong at every length)
 PROBE_LENGTH = 65536
-#: integer task parameters (symbols, keys, dimensions, lengths) stay below this
-MAX_TASK_INT = 1_000_000
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -196,62 +175,6 @@ def validate(config: dict[str, Any]) -> None:
 
 
 # -- messages --------------------------------------------------------------------------------
-
-
-def key_path(parts) -> str:
-    """``["sweeps", "ci", "grid", 0, "length"]`` -> ``sweeps.ci.grid[0].length``."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _show(value: Any) -> str:
-    """A value as the message shows it (YAML spelling, shortened)."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, float):
-        big = math.isfinite(value) and value != 0 and not 1e-4 <= abs(value) < 1e6
-        text = f"{value:.6g}" if big else repr(value)
-    elif isinstance(value, int | str):
-        text = repr(value)
-    else:
-        text = json.dumps(value, default=str, allow_nan=True)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _string_number_hint(value: Any, integer: bool = False) -> str:
-    """Why a number arrived as a string, and how to write it (``integer``: an integer is due)."""
-    if not isinstance(value, str):
-        return ""
-    text = value.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return ""
-    if not math.isfinite(number):
-        return ""
-    match = re.fullmatch(r"([+-]?\d+)[eE]([+-]?\d+)", text)
-    if integer:
-        if not number.is_integer():
-            return ""
-        if match:
-            return f" (YAML reads {text} as a string: write {int(number)})"
-        return f" (a string: write {int(number)} without quotes)"
-    if match:
-        return (
-            f" (YAML reads {text} without a decimal point as a string: write "
-            f"{match.group(1)}.0e{match.group(2)})"
-        )
-    return " (a string: write the number without quotes)"
-
-
-def _number(x: Any) -> bool:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return False
-    return isinstance(x, int) or math.isfinite(x)
 
 
 def _fmt(x: float) -> str:
@@ -463,54 +386,6 @@ def validate_schema(config: dict[str, Any]) -> None:
 # -- checks that need the registries ---------------------------------------------------------
 
 
-def _param_type(default: Any, value: Any) -> str | None:
-    """What a task parameter with this default allows, or None when ``value`` is allowed."""
-    integer = f"an integer 0..{MAX_TASK_INT}"
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "true or false"
-    if isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TASK_INT
-        return None if ok else integer
-    if isinstance(default, float):
-        return None if _number(value) else "a finite number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "a string"
-    if default is None:
-        ok = value is None or (
-            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TASK_INT
-        )
-        return None if ok else f"null or {integer}"
-    return None
-
-
-def check_task_params(task: str, params: Any, where: str, *, prefix: str = "config key ") -> None:
-    """A block of task parameters (``tasks.<task>``, ``sweeps.<s>.tasks.<task>``, a command
-    line's ``--params``): a known task, known parameters, each of its default's type."""
-    if task not in TASKS:
-        raise ConfigError(
-            f"{prefix}{where}: unknown task {task!r}; allowed: {', '.join(sorted(TASKS))}"
-        )
-    if not isinstance(params, dict | None):
-        raise ConfigError(
-            f"{prefix}{where}: got {_show(params)}; allowed: a mapping of parameter names of "
-            f"task {task} to values"
-        )
-    defaults = TASKS[task].defaults
-    for name, value in (params or {}).items():
-        if name not in defaults:
-            raise ConfigError(
-                f"{prefix}{where}.{name}: unknown parameter of task {task}; "
-                f"allowed: {', '.join(sorted(defaults)) or 'none (the task has no parameters)'}"
-            )
-        allowed = _param_type(defaults[name], value)
-        if allowed is not None:
-            raise ConfigError(
-                f"{prefix}{where}.{name}: got {_show(value)}; allowed: {allowed} "
-                f"(the default is {_show(defaults[name])})"
-                f"{_string_number_hint(value, integer=isinstance(defaults[name], int))}"
-            )
-
-
 def _param_origin(config: dict[str, Any], sweep: str | None, task: str, name: str) -> str | None:
     """The config key that sets task parameter ``name`` in ``sweep`` (None: the default)."""
     if sweep is not None:
@@ -684,10 +559,7 @@ def check(config: dict[str, Any]) -> None:
     if config.get("constructions") is not None:
         from .constructions import sweep as constructions_sweep
 
-        try:
-            constructions_sweep.validate(config["constructions"])
-        except constructions_sweep.ConstructionsConfigError as e:
-            raise ConfigError(str(e)) from None
+        constructions_sweep.validate(config["constructions"])
 
 
 def _check_critical_width(config: dict[str, Any]) -> None:
@@ -774,19 +646,9 @@ def _check_block(config: dict[str, Any], sweep: str, where: str, block: dict[str
                 raise ConfigError(f"config key {key}: " + "; ".join(problems))
 
 
-def shape_name(depth: int, width: int, heads: int | None) -> str:
-    return f"d{depth}-w{width}" + (f"-h{heads}" if heads else "")
-
-
 def job_id(task: str, model: str, depth: int, width: int, heads: int | None, length: int) -> str:
     """The job's path below ``results/<sweep>/runs/``: task/model/shape/N<length>."""
     return f"{task}/{model}/{shape_name(depth, width, heads)}/N{length}"
-
-
-def config_hash(spec: dict[str, Any]) -> str:
-    """Hash of everything that can change a run's numbers (checkpoints must match it)."""
-    payload = json.dumps({k: spec[k] for k in NUMERIC_KEYS}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
@@ -824,7 +686,7 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                     **settings,
                 }
                 spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
-                spec["config_hash"] = config_hash(spec)
+                spec["config_hash"] = config_hash(spec, NUMERIC_KEYS)
                 old = rows.get(spec["job"])
                 if old is not None and old["config_hash"] != spec["config_hash"]:
                     raise ConfigError(

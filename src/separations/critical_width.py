@@ -105,8 +105,8 @@ def study_jobs(config: dict[str, Any], study: str) -> dict[str, dict[str, Any]]:
 
 def width_spec(spec: dict[str, Any], width: int) -> dict[str, Any]:
     """The :func:`separations.train.train_job` spec of one width of a job."""
-    from .config import config_hash, shape_name
     from .models import FAMILIES
+    from .settings import NUMERIC_KEYS, config_hash, shape_name
 
     heads = spec["heads"] if FAMILIES[spec["model"]].uses_heads else None
     out = {k: v for k, v in spec.items() if k not in ("study", "widths", "confidence")}
@@ -117,7 +117,7 @@ def width_spec(spec: dict[str, Any], width: int) -> dict[str, Any]:
         width=int(width),
         heads=heads,
     )
-    out["config_hash"] = config_hash(out)
+    out["config_hash"] = config_hash(out, NUMERIC_KEYS)
     return out
 
 
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     except json.JSONDecodeError as e:
         log.error("error: --spec: not JSON (%s)", e)
         return 2
-    from .train import Interrupted
+    from .runner import Interrupted
 
     try:
         run_job(

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from .config import MAX_SEED, ConfigError, check_task_params
 from .results import ArgumentParser, write_table
+from .settings import MAX_SEED, ConfigError, check_task_params
 from .tasks import TASKS, Batch, TaskConfigError, build_task
 
 PREFIX = "tensor_"

@@ -4,8 +4,10 @@ The SLURM profile asks the scheduler for what each job needs rather than one con
 LSTM at N=20 and a 6-layer width-512 Transformer at N=400 differ by five orders of magnitude in
 compute. The estimate is a FLOP count (a cost model, not a measurement):
 
-* parameters per layer: ``8 w^2`` for an LSTM (4 gates of 2 w^2), ``12 w^2`` for the other
-  families (a mixing block of about 4 w^2 and an 8 w^2 MLP), plus embeddings and the output head;
+* parameters per layer: the family's size model, ``layer_params x w^2`` (its entry in the model
+  registry, :data:`separations.models.FAMILIES`: ``8 w^2`` for an LSTM, 4 gates of 2 w^2; ``6 w^2``
+  for a GRU; ``12 w^2`` for the others, a mixing block of about 4 w^2 and an 8 w^2 MLP), plus
+  embeddings and the output head;
 * a training step: ``6 x parameters x tokens`` (forward and backward) with tokens = batch x sequence
   length, plus ``12 d w T^2`` per example of softmax attention for non-recurrent families;
 * evaluations: every ``eval_every`` steps a forward pass over the evaluation set (a third of a
@@ -51,9 +53,9 @@ DEFAULTS = {
     "max_minutes": 2880,  # 48 h
 }
 
-ATTENTION_LAYER = 12  # parameters per layer, in units of width^2 (mixing block and MLP)
-RECURRENT_LAYER = 8  # an LSTM layer: four gates of 2 width^2
-GATED_RNNS = {"lstm"}
+#: parameters per layer, in units of width^2, of a model outside the registry (mixing block and
+#: MLP); a registered family's own is its ``layer_params``
+ATTENTION_LAYER = 12
 
 
 def _is_recurrent(model: str) -> bool:
@@ -61,6 +63,14 @@ def _is_recurrent(model: str) -> bool:
 
     family = FAMILIES.get(model)
     return bool(family and family.recurrent)
+
+
+def layer_params(model: str) -> float:
+    """Parameters of one layer of ``model`` in units of width^2: the family's size model."""
+    from .models import FAMILIES
+
+    family = FAMILIES.get(model)
+    return family.layer_params if family is not None else ATTENTION_LAYER
 
 
 def _sequence(spec: dict[str, Any]) -> tuple[int, int, int]:
@@ -79,8 +89,7 @@ def parameters(spec: dict[str, Any]) -> int:
     """Approximate parameter count of the job's model."""
     seq, vocab, outputs = _sequence(spec)
     d, w = int(spec["depth"]), int(spec["width"])
-    per_layer = RECURRENT_LAYER if spec["model"] in GATED_RNNS else ATTENTION_LAYER
-    return d * per_layer * w * w + (vocab + seq + outputs) * w
+    return int(d * layer_params(spec["model"]) * w * w) + (vocab + seq + outputs) * w
 
 
 def step_flops(spec: dict[str, Any]) -> float:

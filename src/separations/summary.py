@@ -18,14 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-SHORT = {
-    "transformer": "TF",
-    "lstm": "LSTM",
-    "mamba": "Mamba",
-    "dss": "DSS",
-    "retnet": "RetNet",
-    "linear": "LinTF",
-}
 CELL = ["task", "model", "depth", "width", "heads", "length"]
 SOLVED, FAILED, BORDERLINE = "solved", "failed", "borderline"
 
@@ -43,9 +35,18 @@ class Protocol:
         return cls(**{k: block[k] for k in cls.__dataclass_fields__ if k in block})
 
 
+def short_label(model: str) -> str:
+    """A family's short label in figures and tables (its registry entry's ``short``: TF, LSTM,
+    ...); the name itself for a model outside the registry."""
+    from .models import FAMILIES  # torch: imported when a label is first needed
+
+    family = FAMILIES.get(model)
+    return family.short if family is not None else model
+
+
 def model_label(model: str, depth: int, width: int, heads=None) -> str:
     """Paper 1's labels: TF-(layers, width)."""
-    return f"{SHORT.get(model, model)}-({int(depth)}, {int(width)})"
+    return f"{short_label(model)}-({int(depth)}, {int(width)})"
 
 
 def wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
@@ -218,7 +219,6 @@ __all__ = [
     "BORDERLINE",
     "CELL",
     "FAILED",
-    "SHORT",
     "SOLVED",
     "Protocol",
     "best_over_lr",
@@ -227,5 +227,6 @@ __all__ = [
     "model_label",
     "runs",
     "seed_interval",
+    "short_label",
     "wilson",
 ]

@@ -11,19 +11,16 @@ run (see :mod:`separations.results`).
 Nothing is lost to interruption: each run checkpoints every ``checkpoint_every`` steps and when
 the process receives SIGTERM, SIGUSR1 or SIGINT (then exits non-zero so the scheduler retries).
 A restarted job skips finished runs and resumes the others; training data are a pure function of
-(seed, step), so a resumed run gives the same numbers as an uninterrupted one.
+(seed, step), so a resumed run gives the same numbers as an uninterrupted one. The resumable run,
+the signal handling and the command line are the shared runner's (:mod:`separations.runner`), which
+paper 2's trainer uses too; this module is paper 1's program.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import logging
 import math
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,50 +37,10 @@ from .results import (
     read_metrics,
     write_table,
 )
+from .runner import ResumableRun, StopFlag, job_cli, pick_device
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
-
-
-class Interrupted(Exception):
-    """A signal asked the job to stop; the current run has been checkpointed."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by signal {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-class StopFlag:
-    """Turns SIGTERM/SIGUSR1/SIGINT into a flag the training loop polls between steps."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def install(self) -> None:
-        for sig in self.SIGNALS:
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002
-        log.warning("received %s: checkpointing and stopping", signal.Signals(signum).name)
-        self.signum = signum
-
-
-def step_seed(seed: int, step: int) -> int:
-    """Seed of the training batch at ``step`` of a run: independent of how the run was resumed."""
-    digest = hashlib.blake2b(f"{seed}:{step}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def run_name(lr: float, seed: int) -> str:
-    return f"lr{lr:g}-s{seed}"
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
 
 
 @torch.no_grad()
@@ -98,134 +55,6 @@ def evaluate(model, task: Task, batch: Batch, batch_size: int, device) -> tuple[
         loss_sum += float(task.loss(logits, part)) * len(part)
     model.train()
     return correct / len(batch), loss_sum / len(batch)
-
-
-class ResumableRun:
-    """One learning rate and seed of a job, resumable from its checkpoint; both trainers' runs.
-
-    A subclass builds the model and optimiser in ``train`` and drives them with :meth:`steps`; it
-    says how a finished run's rows are read back (:meth:`read_rows`).
-    """
-
-    def __init__(
-        self,
-        spec: dict[str, Any],
-        task: Task,
-        lr: float,
-        seed: int,
-        device,
-        ckpt_dir: Path,
-        stop: StopFlag,
-    ) -> None:
-        self.spec, self.task, self.lr, self.seed = spec, task, lr, seed
-        self.device, self.stop = device, stop
-        self.name = run_name(lr, seed)
-        self.ckpt_path = ckpt_dir / f"{self.name}.pt"
-        self.done_path = ckpt_dir / f"{self.name}.done.parquet"
-        self.hash = spec["config_hash"]
-
-    def read_rows(self, path: Path) -> list[dict]:
-        """The rows of a finished-run file (schema-checked)."""
-        raise NotImplementedError
-
-    def finished_rows(self) -> list[dict] | None:
-        """Rows of this run if an earlier attempt finished it (and they match this config)."""
-        if not self.done_path.exists():
-            return None
-        try:
-            rows = self.read_rows(self.done_path)
-        except Exception as e:  # noqa: BLE001
-            log.warning("%s: ignoring unreadable finished-run file (%s)", self.name, e)
-            return None
-        if not rows or any(r["config_hash"] != self.hash for r in rows):
-            log.warning("%s: finished-run file belongs to another config; rerunning", self.name)
-            return None
-        return rows
-
-    @staticmethod
-    def new_state() -> dict[str, Any]:
-        """What a checkpoint carries besides the model and optimiser."""
-        return {"step": 0, "rows": [], "loss_sum": 0.0, "loss_count": 0, "wall": 0.0}
-
-    @staticmethod
-    def take_train_loss(state: dict[str, Any]) -> tuple[float, bool]:
-        """(mean training loss since the last evaluation, whether it diverged); resets the sum."""
-        count = state["loss_count"]
-        train_loss = state["loss_sum"] / count if count else float("nan")
-        state["loss_sum"], state["loss_count"] = 0.0, 0
-        return train_loss, count > 0 and not math.isfinite(train_loss)
-
-    def steps(
-        self,
-        state: dict[str, Any],
-        *,
-        optimizer: torch.optim.Optimizer,
-        loss_of,
-        total: int,
-        record,
-        save,
-        scheduler=None,
-        progress=None,
-        until: int | None = None,
-    ) -> list[dict]:
-        """Train from ``state["step"]`` until ``record(at_cap)`` says the run is over, or until
-        step ``until`` (then the run is checkpointed and not over: learning-rate pruning decides).
-
-        Each step draws the batch of (seed, step), so a resumed run sees the batches an
-        uninterrupted one would; ``loss_of(batch)`` is the training loss. ``record`` is called at
-        step 0 and every ``eval_every`` steps, ``save`` every ``checkpoint_every`` steps and before
-        a signal stops the run (then :class:`Interrupted` is raised).
-        """
-        spec = self.spec
-        if not state["rows"]:
-            if record(False):
-                return state["rows"]
-        elif state["rows"][-1]["final"]:
-            return state["rows"]
-        generator = torch.Generator()
-        while True:
-            if until is not None and state["step"] >= until:
-                save()
-                return state["rows"]
-            if self.stop.signum is not None:
-                save()
-                raise Interrupted(self.stop.signum)
-            started = time.perf_counter()
-            generator.manual_seed(step_seed(self.seed, state["step"]))
-            batch = self.task.sample(spec["batch_size"], generator, train=True).to(self.device)
-            loss = loss_of(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            state["step"] += 1
-            state["loss_sum"] += float(loss.detach())
-            state["loss_count"] += 1
-            state["wall"] += time.perf_counter() - started
-            if progress is not None:
-                progress.update(1)
-            at_cap = state["step"] >= total
-            if state["step"] % spec["eval_every"] == 0 or at_cap:
-                if record(at_cap):
-                    return state["rows"]
-            if state["step"] % spec["checkpoint_every"] == 0:
-                save()
-
-
-def completed_runs(runs: list[ResumableRun], train, table):
-    """Each run with its rows, in order: read back if an earlier attempt finished it, otherwise
-    trained by ``train(run)``, written to its finished-run file (``table(rows)``) and its
-    checkpoint removed."""
-    for run in runs:
-        rows = run.finished_rows()
-        if rows is None:
-            rows = train(run)
-            write_table(table(rows), run.done_path)
-            run.ckpt_path.unlink(missing_ok=True)
-        else:
-            log.info("%s: already finished, skipping", run.name)
-        yield run, rows
 
 
 class Run(ResumableRun):
@@ -490,107 +319,6 @@ def train_job(
     assert table.schema.equals(METRICS_SCHEMA)
     write_table(table, out)
     log.info("wrote %s (%d rows)", out, len(rows))
-
-
-def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
-    """The command line of a training job (``train`` is a ``train_job``), shared by both trainers.
-
-    Logs to stderr and to ``--log``; an interrupted job exits with 128 + the signal number, and a
-    crash is logged with its traceback (the rules discard stderr, which repeats the log). Bad
-    arguments and bad input files (missing, truncated, of another schema or job, empty) are
-    found before training starts and answered with one line naming them, exit status 2.
-    """
-    import os
-
-    from .results import ArgumentParser
-
-    parser = ArgumentParser(
-        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
-    parser.add_argument("--data", required=True, help="validation-set Parquet (selects)")
-    parser.add_argument("--test", help="held-out test-set Parquet (reported); paper 1 only")
-    parser.add_argument("--out", required=True, help="results Parquet to write")
-    parser.add_argument("--log", help="log file (progress lines are appended)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument("--checkpoint-dir", help="default: <out folder>/checkpoints")
-    args = parser.parse_args(argv)
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    try:
-        if args.log:
-            Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-            handlers.append(logging.FileHandler(args.log))
-    except OSError as e:
-        print(f"error: cannot write the log {args.log}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=logging.INFO,
-        handlers=handlers,
-        force=True,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-
-    def refuse(message: str) -> int:
-        log.error("error: %s", " ".join(message.split()))
-        return 2
-
-    # everything that can be wrong before training starts, each answered in one line
-    try:
-        spec = json.loads(args.spec)
-    except json.JSONDecodeError as e:
-        return refuse(f"--spec: not JSON ({e})")
-    if not isinstance(spec, dict) or "task" not in spec:
-        return refuse("--spec: expected the job spec, a JSON object with a task")
-    if args.threads < 1:
-        return refuse(f"--threads: got {args.threads}; allowed: an integer >= 1")
-    length = spec.get("length", spec.get("n"))
-    for flag, path in (("--data", args.data), ("--test", args.test)):
-        if path is None:
-            continue
-        try:
-            meta, _ = read_batch(path)
-            params = json.loads(meta.get("params") or "{}")
-        except ValueError as e:
-            return refuse(f"{flag} {e}")
-        fmt = params.get("format") if isinstance(params, dict) else None
-        if (
-            meta.get("task") != spec["task"]
-            or meta.get("length") != str(length)
-            or ("format" in spec and fmt != spec["format"])
-        ):
-            return refuse(
-                f"{flag} {path}: an evaluation set for {meta.get('task')} at N="
-                f"{meta.get('length')}{f' ({fmt})' if fmt else ''}, not for this job's "
-                f"{spec['task']} at N={length}"
-                + (f" ({spec['format']})" if "format" in spec else "")
-            )
-    out = Path(args.out)
-    for folder in (out.parent, Path(args.checkpoint_dir or out.parent / "checkpoints")):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            return refuse(f"cannot create the folder {folder}: {e.strerror or e}")
-        if not os.access(folder, os.W_OK):
-            return refuse(f"cannot write to the folder {folder}: permission denied")
-    extra = {"test": args.test} if args.test else {}
-    try:
-        train(
-            spec,
-            args.data,
-            args.out,
-            **extra,
-            threads=args.threads,
-            device=args.device,
-            checkpoint_dir=args.checkpoint_dir,
-        )
-    except Interrupted as e:
-        log.warning("%s; rerun the job to resume", e)
-        return 128 + e.signum
-    except Exception:
-        log.exception("training job failed")
-        raise
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

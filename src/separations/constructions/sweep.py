@@ -24,7 +24,6 @@ Rows of every job share :data:`CONSTRUCTIONS_SCHEMA`, with the project's provena
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sys
@@ -44,6 +43,7 @@ from ..results import (
     refuse_duplicates,
     write_table,
 )
+from ..settings import ConfigError, config_hash
 from . import orthogonal, theorem1
 from . import precision as prec
 
@@ -83,8 +83,8 @@ CONSTRUCTIONS_SCHEMA = pa.schema(
 )
 
 
-class ConstructionsConfigError(ValueError):
-    """The constructions block cannot be run; the message names the key."""
+#: the constructions block cannot be run; the message names the key (the project's one error type)
+ConstructionsConfigError = ConfigError
 
 
 def validate(block: dict[str, Any]) -> dict[str, Any]:
@@ -111,10 +111,6 @@ def validate(block: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def config_hash(block: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(block, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def jobs(block: dict[str, Any]) -> list[str]:
     """Output paths (below results/constructions/runs/) of every job: <study>/N<length>."""
     return [f"{study}/N{n}" for study in STUDIES for n in sorted(set(block[study]["lengths"]))]
@@ -131,7 +127,7 @@ class Rows:
             "length": length,
             "seed": block["seed"],
             "alphabet": block["alphabet"],
-            **provenance(config_hash(block), "cpu"),
+            **provenance(config_hash(block, keys=None), "cpu"),
         }
         self.rows: list[dict[str, Any]] = []
 

@@ -32,11 +32,20 @@ ABOVE_CHANCE = "accuracy above chance\n(0 = chance, 1 = perfect)"
 STATUS_STYLE = {SOLVED: {"fontweight": "bold"}, BORDERLINE: {"fontstyle": "italic"}}
 
 
+def family_key(model: str) -> str:
+    """Sort key of a family in figures: the registry's non-recurrent families (Transformers)
+    first, then the recurrent ones, each group by name."""
+    from ..models import FAMILIES
+
+    family = FAMILIES.get(model)
+    return ("0" if family is not None and not family.recurrent else "1") + str(model)
+
+
 def label_order(best: pd.DataFrame) -> list[str]:
     """Transformers first, then by family, depth and width."""
     rows = best.drop_duplicates("label").sort_values(
         ["model", "depth", "width"],
-        key=lambda s: s.map({"transformer": "0"}).fillna(s.astype(str)) if s.name == "model" else s,
+        key=lambda s: s.map(family_key) if s.name == "model" else s,
     )
     return list(rows["label"])
 

@@ -22,12 +22,12 @@ import numpy as np
 
 from ..claims.rules import family_slope
 from ..critical_width import points, summarize
-from ..summary import SHORT
+from ..models import FAMILIES
+from ..summary import short_label
 from .common import cli, note_figure
 
 #: precisions p of the recurrent lower bound N log2|alphabet| / p
 BOUND_BITS = (32, 16)
-ORDER = ["transformer", "lstm", "mamba", "dss", "retnet", "linear"]
 
 
 def draw(results):
@@ -39,13 +39,14 @@ def draw(results):
         return note_figure("no critical-width results for Index Lookup")
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     by_family = points(summary)
-    families = sorted(by_family, key=lambda m: (ORDER.index(m) if m in ORDER else 99, m))
+    order = list(FAMILIES)  # the registry's order
+    families = sorted(by_family, key=lambda m: (order.index(m) if m in order else len(order), m))
     for i, model in enumerate(families):
         part = summary[summary["model"] == model].sort_values("length")
         color = f"C{i}"
         fit, why = family_slope(by_family[model])
         slope = f"slope {fit.text()}" if fit is not None else why
-        name = f"{SHORT.get(model, model)}-{int(part['depth'].iloc[0])} ({slope})"
+        name = f"{short_label(model)}-{int(part['depth'].iloc[0])} ({slope})"
         ax.plot(part["length"], part["critical_width"], color=color, label=name, lw=1.2)
         solved = part[~part["capped"]]
         capped = part[part["capped"]]

@@ -4,44 +4,60 @@ A backbone maps embedded inputs (B×T×d) to hidden states (B×T×d) and is buil
 ``Backbone(width=, depth=, heads=, max_len=)``. :class:`SequenceModel` adds what every family
 shares: the input layer (an embedding table for token tasks, a linear projection for vector
 tasks) and a linear output head applied at every position.
+
+The registry is the single source of what the rest of the pipeline knows about a family: the
+config validation (names, depth limit, heads), the short label of figures and tables
+(:func:`separations.summary.model_label`), the size model of the cluster resources
+(:mod:`separations.resources`), which families the claims count as recurrent, and the order of
+families in the figures. A backbone is named ``"<module>:<Class>"`` (a module of this package) and
+imported when a model is built, so a new family is its module plus one line in :data:`FAMILIES`.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .dss import DSS
-from .linear_attention import LinearTransformer
-from .lstm import LSTM
-from .mamba import Mamba
-from .retnet import RetNet
-from .transformer import Transformer
-
 
 @dataclass(frozen=True)
 class Family:
     name: str
-    backbone: type[nn.Module]
+    #: the backbone class, ``"<module>:<Class>"`` of a module in this package
+    backbone: str
+    #: short label in figures and tables, as in paper 1 (``TF-(1, 64)``, ``LSTM-(1, 64)``)
+    short: str
+    #: deepest stack a grid may ask for
     max_depth: int
+    #: whether the backbone has attention heads (families without them drop a grid's heads axis)
     uses_heads: bool
     #: recurrent families carry a fixed-size state; the separations are about them
     recurrent: bool
+    #: size model (separations.resources): parameters of one layer in units of width^2, e.g. 12
+    #: for a mixing block of about 4 w^2 and an 8 w^2 MLP, 8 for an LSTM (four gates of 2 w^2),
+    #: 6 for a GRU (three)
+    layer_params: float = 12.0
+
+    def backbone_class(self) -> type[nn.Module]:
+        module, _, cls = self.backbone.partition(":")
+        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
-FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in [
-        Family("transformer", Transformer, max_depth=12, uses_heads=True, recurrent=False),
-        Family("lstm", LSTM, max_depth=3, uses_heads=False, recurrent=True),
-        Family("mamba", Mamba, max_depth=6, uses_heads=False, recurrent=True),
-        Family("dss", DSS, max_depth=6, uses_heads=False, recurrent=True),
-        Family("retnet", RetNet, max_depth=6, uses_heads=True, recurrent=True),
-        Family("linear", LinearTransformer, max_depth=6, uses_heads=True, recurrent=True),
-    ]
-}
+#: every model family (the critical-width figure lists them in this order); the columns are
+#: Family's fields: name, backbone, short, max_depth, uses_heads, recurrent, layer_params
+# fmt: off
+FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("transformer", "transformer:Transformer",            "TF",     12, True,  False, 12),
+    Family("lstm",        "lstm:LSTM",                          "LSTM",   3,  False, True,  8),
+    Family("mamba",       "mamba:Mamba",                        "Mamba",  6,  False, True,  12),
+    Family("dss",         "dss:DSS",                            "DSS",    6,  False, True,  12),
+    Family("retnet",      "retnet:RetNet",                      "RetNet", 6,  True,  True,  12),
+    Family("linear",      "linear_attention:LinearTransformer", "LinTF",  6,  True,  True,  12),
+    Family("gru",         "gru:GRU",                            "GRU",    3,  False, True,  6),
+]}
+# fmt: on
 
 
 class ModelConfigError(ValueError):
@@ -97,7 +113,7 @@ class SequenceModel(nn.Module):
             self.encoder = nn.Linear(vocab_size, width)
         else:
             raise ModelConfigError(f"unknown input kind {input_kind!r}; allowed: tokens, vectors")
-        self.backbone = get_family(family).backbone(
+        self.backbone = get_family(family).backbone_class()(
             width=width, depth=depth, heads=heads or 1, max_len=max_len
         )
         self.head = nn.Linear(width, num_outputs)

@@ -1,7 +1,7 @@
 """LLaMA-style causal Transformer: RMSNorm, rotary positions, SwiGLU MLP, no biases.
 
 The backbone maps embedded tokens (B×T×d) to hidden states (B×T×d); the embedding and the output
-head belong to the language model around it (:mod:`separations.retrieval.lm`). For generation a
+head belong to the language model around it (:mod:`separations.models.lm`). For generation a
 :class:`KVCache` holds every layer's keys and values, so each new token costs one position, not a
 pass over the whole prefix; ``forward(x, cache)`` appends ``x`` at the cache's position.
 """

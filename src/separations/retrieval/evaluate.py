@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .formats import prompt_length
+from ..tasks.istree.formats import prompt_length
+from ..tasks.istree.vocab import FALSE, TRUE, Vocab
 from .generate import generate
-from .vocab import FALSE, TRUE, Vocab
 
 
 def lm_loss(logits: torch.Tensor, tokens: torch.Tensor, supervised: torch.Tensor) -> torch.Tensor:

@@ -2,10 +2,11 @@
 
 Every sequence of a batch has the same prompt length (3n-1 tokens), so generation runs in lock
 step: one token per sequence per step. In the ``retrieval`` format each sequence has its own
-:class:`~.search.SearchContext`; when a sequence writes ``[ENDSEARCH]`` the tool's answer becomes
-its next token, whatever the model would have predicted. Generation of a sequence ends with its
-answer token (the token after its last required ``[EOS]``) or at the model's context length;
-a sequence that never reaches an answer, or that wrote a malformed query, is scored wrong.
+:class:`~separations.tasks.istree.search.SearchContext`; when a sequence writes ``[ENDSEARCH]`` the
+tool's answer becomes its next token, whatever the model would have predicted. Generation of a
+sequence ends with its answer token (the token after its last required ``[EOS]``) or at the
+model's context length; a sequence that never reaches an answer, or that wrote a malformed query,
+is scored wrong.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .formats import answers_after, check_format
-from .search import SearchContext
-from .vocab import EOS, PAD, Vocab
+from ..tasks.istree.formats import answers_after, check_format
+from ..tasks.istree.search import SearchContext
+from ..tasks.istree.vocab import EOS, PAD, Vocab
 
 
 @dataclass

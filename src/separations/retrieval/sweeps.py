@@ -2,20 +2,19 @@
 
 A job is one (format, family, size, n) cell; it trains every learning rate (of its family) and
 seed. :func:`check` finds what the JSON schema cannot (a size a family lacks, a shape that cannot
-be built, a graph too small) and raises :class:`~separations.config.ConfigError` naming the key.
+be built, a graph too small) and raises :class:`~separations.settings.ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from typing import Any
 
-from ..config import ConfigError
-from .formats import FORMATS, max_length
-from .graphs import MIN_NODES
-from .lm import EMBEDDINGS, FAMILIES, Shape
+from ..models.lm import EMBEDDINGS, FAMILIES, Shape
+from ..settings import ConfigError, config_hash
+from ..tasks.istree.formats import FORMATS, max_length
+from ..tasks.istree.graphs import MIN_NODES
 
 #: settings that may change a run's numbers; they enter the config hash
 NUMERIC_KEYS = (
@@ -47,11 +46,6 @@ NUMERIC_KEYS = (
 def job_id(fmt: str, family: str, size: str, n: int) -> str:
     """The job's path below ``results/<sweep>/istree/runs/``."""
     return f"{fmt}/{family}/{size}/n{n}"
-
-
-def config_hash(spec: dict[str, Any]) -> str:
-    payload = json.dumps({k: spec.get(k) for k in NUMERIC_KEYS}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _learning_rates(value, family: str, where: str) -> list[float]:
@@ -139,7 +133,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                 **{k: v for k, v in settings.items() if k != "learning_rates"},
                 "learning_rates": _learning_rates(settings["learning_rates"], family, where),
             }
-            spec["config_hash"] = config_hash(spec)
+            spec["config_hash"] = config_hash(spec, NUMERIC_KEYS)
             old = out.get(spec["job"])
             if old is not None and old["config_hash"] != spec["config_hash"]:
                 raise ConfigError(

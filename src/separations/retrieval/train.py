@@ -28,12 +28,12 @@ import torch
 
 from .. import checkpoint
 from ..data import read_batch
+from ..models.lm import build, count_trainable
 from ..results import provenance, write_table
+from ..runner import ResumableRun, StopFlag, completed_runs, job_cli, pick_device
 from ..tasks import build_task
-from ..train import ResumableRun, StopFlag, completed_runs, job_cli, pick_device
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
-from .lm import build, count_trainable
 
 log = logging.getLogger("separations.retrieval.train")
 

@@ -1,10 +1,17 @@
 """IsTree (paper 2, Wen, Dang and Lyu 2024): is an undirected graph on n nodes a tree?
 
 The task's length is the node count n. Examples are language-model sequences in one of three
-formats (``nocot``, ``cot``, ``retrieval``); everything is built by :mod:`separations.retrieval`,
-which this class only wraps so that ``python -m separations.data istree`` can write evaluation sets
-and dumps. ``targets`` holds the label (1 for a tree); ``extra["supervised"]`` marks the tokens the
-loss sees (after the first [EOS], without the search tool's answers).
+formats (``nocot``, ``cot``, ``retrieval``), built by the modules of this package:
+
+- :mod:`.vocab`     token ids and strings
+- :mod:`.graphs`    the "binary" graph sampler
+- :mod:`.search`    the regular-expression search tool (in-context retrieval)
+- :mod:`.formats`   the nocot / cot / retrieval sequences and loss masks
+
+The class wraps them so that ``python -m separations.data istree`` can write evaluation sets and
+dumps; paper 2's study (:mod:`separations.retrieval`) trains and scores language models on them.
+``targets`` holds the label (1 for a tree); ``extra["supervised"]`` marks the tokens the loss sees
+(after the first [EOS], without the search tool's answers).
 """
 
 from __future__ import annotations
@@ -14,9 +21,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..retrieval import formats, graphs
-from ..retrieval.vocab import Vocab
-from .base import Batch, Task
+from ..base import Batch, Task
+from . import formats, graphs
+from .vocab import Vocab
 
 
 class IsTree(Task):

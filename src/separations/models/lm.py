@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.llama import DecoderLayer, KVCache, Llama, RMSNorm
+from .llama import DecoderLayer, KVCache, Llama, RMSNorm
 
 FAMILIES = ("transformer", "mamba", "hybrid")
 EMBEDDINGS = ("sinusoidal", "learned")
@@ -75,7 +75,7 @@ def sinusoid_table(vocab_size: int, width: int) -> torch.Tensor:
 
 def _mamba():
     try:
-        from ..models import mamba
+        from . import mamba
     except ImportError as e:  # pragma: no cover - the module is part of the package
         raise ModelError(f"the Mamba module is not available ({e})") from None
     return mamba
