@@ -12,12 +12,11 @@ training jobs at once on two cores give each about one core.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import torch
 import yaml
+from _timing import median_seconds
 
 from separations import config as sweep_config
 from separations.models import build_model
@@ -41,13 +40,7 @@ def step_seconds(job: dict, repeats: int) -> float:
         loss.backward()
         opt.step()
 
-    step()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_seconds(step, repeats, warmup=1)
 
 
 def main() -> None:

@@ -13,26 +13,14 @@ Medians over ``--repeats`` timed repeats after ``--warmup`` untimed ones.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from _timing import median_seconds
 
 from separations.models import build_model
 from separations.tasks import TASKS, build_task
 
 DEFAULT_TASKS = ["idxl", "dyck", "eq-random", "eq-one", "eq-ncp", "nn", "mqar"]
-
-
-def median_seconds(fn, repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def measure(name: str, length: int, batch_size: int, repeats: int, warmup: int) -> dict:

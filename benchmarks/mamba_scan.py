@@ -12,23 +12,11 @@ forward and backward of the scan alone (``y.sum().backward()``), on one thread, 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from _timing import median_seconds
 
 from separations.models.mamba import MambaMixer, selective_scan, selective_scan_reference
-
-
-def median_seconds(fn, repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def saved_megabytes(scan, args) -> float:

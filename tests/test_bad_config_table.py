@@ -229,32 +229,32 @@ def error_lines(stdout: str) -> list[str]:
     return [line for line in lines[start:] if line.strip()]
 
 
-@pytest.mark.slow
-def test_snakemake_names_file_and_line_of_a_yaml_error(workflow):
+def refused_with_extra_config(workflow, extra: str) -> tuple[str, list[str], str]:
+    """``snakemake -n`` with ``extra`` appended to the copy's config.yaml (restored after): it must
+    fail in at most three lines. Returns (the original config.yaml, those lines, the output)."""
     original = (workflow / "config.yaml").read_text()
     try:
-        (workflow / "config.yaml").write_text(original + "extra: [1, 2\n")
+        (workflow / "config.yaml").write_text(original + extra)
         proc = snakemake(workflow, "-n", "--cores", "1", check=False)
         lines = error_lines(proc.stdout)
         assert proc.returncode != 0 and len(lines) <= 3, proc.stdout[-2000:]
-        line = original.count("\n") + 2
-        assert any(f"config.yaml, line {line}" in x and "not valid YAML" in x for x in lines)
-        assert "Job stats" not in proc.stdout
+        return original, lines, proc.stdout
     finally:
         (workflow / "config.yaml").write_text(original)
+
+
+@pytest.mark.slow
+def test_snakemake_names_file_and_line_of_a_yaml_error(workflow):
+    original, lines, stdout = refused_with_extra_config(workflow, "extra: [1, 2\n")
+    line = original.count("\n") + 2
+    assert any(f"config.yaml, line {line}" in x and "not valid YAML" in x for x in lines)
+    assert "Job stats" not in stdout
 
 
 @pytest.mark.slow
 def test_snakemake_refuses_duplicated_keys(workflow):
-    original = (workflow / "config.yaml").read_text()
-    try:
-        (workflow / "config.yaml").write_text(original + "sweep: ci\n")
-        proc = snakemake(workflow, "-n", "--cores", "1", check=False)
-        lines = error_lines(proc.stdout)
-        assert proc.returncode != 0 and len(lines) <= 3, proc.stdout[-2000:]
-        assert any(x.startswith("config key sweep: given twice") for x in lines), lines
-    finally:
-        (workflow / "config.yaml").write_text(original)
+    _, lines, _ = refused_with_extra_config(workflow, "sweep: ci\n")
+    assert any(x.startswith("config key sweep: given twice") for x in lines), lines
 
 
 @pytest.mark.slow

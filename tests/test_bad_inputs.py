@@ -15,6 +15,7 @@ from conftest import ROOT
 
 from separations import aggregate as metrics_aggregate
 from separations import config as sweep_config
+from separations.config import RESULT_SCHEMAS
 from separations.constructions import sweep as constructions
 from separations.data import main as data_main
 from separations.data import read_batch
@@ -247,6 +248,15 @@ def test_input_pairs_are_answered_in_one_line(valid, tmp_path, capsys, pair, exp
         load_results([pair])
     assert error.value.code == 2
     assert expected in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("name", ["metrics", "istree", "constructions", "critical_width"])
+def test_every_result_table_is_schema_checked_on_read(valid, capsys, name):
+    """The report and figures read every table of config.yaml `results` checked."""
+    with pytest.raises(SystemExit) as error:
+        load_results([f"{name}={valid / 'wrong-schema.parquet'}"], RESULT_SCHEMAS)
+    assert error.value.code == 2
+    assert "does not match the" in one_line(capsys.readouterr().err)
 
 
 def test_input_pairs_load_good_files(tmp_path):

@@ -179,17 +179,20 @@ def test_retnet_decay_schedule():
     )
 
 
+# RetNet's retention and the Linear Transformer's attention: the chunkwise parallel form
+@pytest.mark.parametrize("layer_class", [MultiScaleRetention, LinearAttention])
 @pytest.mark.parametrize("chunk", [1, 7, 64])  # 64 > T: the plain parallel form
-def test_retention_parallel_matches_recurrent(chunk):
+def test_layer_parallel_matches_recurrent(layer_class, chunk):
     torch.manual_seed(0)
-    layer = MultiScaleRetention(12, heads=3).double()
+    layer = layer_class(12, heads=3).double()
     x = torch.randn(2, 40, 12, dtype=F64)
     torch.testing.assert_close(layer(x, chunk), layer.recurrent(x), rtol=1e-10, atol=1e-10)
 
 
-def test_retnet_backbone_parallel_matches_recurrent():
+@pytest.mark.parametrize("backbone_class", [RetNet, LinearTransformer])
+def test_backbone_parallel_matches_recurrent(backbone_class):
     torch.manual_seed(0)
-    backbone = RetNet(width=12, depth=2, heads=3, max_len=40).double()
+    backbone = backbone_class(width=12, depth=2, heads=3, max_len=40).double()
     x = torch.randn(2, 40, 12, dtype=F64)
     torch.testing.assert_close(backbone(x), backbone(x, recurrent=True), rtol=1e-10, atol=1e-10)
 
@@ -210,21 +213,6 @@ def test_decayed_linear_attention_matches_masked_matrix():
 
 
 # -- Linear Transformer --------------------------------------------------------------------------
-@pytest.mark.parametrize("chunk", [1, 7, 64])
-def test_linear_attention_parallel_matches_recurrent(chunk):
-    torch.manual_seed(0)
-    layer = LinearAttention(12, heads=3).double()
-    x = torch.randn(2, 40, 12, dtype=F64)
-    torch.testing.assert_close(layer(x, chunk), layer.recurrent(x), rtol=1e-10, atol=1e-10)
-
-
-def test_linear_transformer_backbone_parallel_matches_recurrent():
-    torch.manual_seed(0)
-    backbone = LinearTransformer(width=12, depth=2, heads=3, max_len=40).double()
-    x = torch.randn(2, 40, 12, dtype=F64)
-    torch.testing.assert_close(backbone(x), backbone(x, recurrent=True), rtol=1e-10, atol=1e-10)
-
-
 def test_linear_attention_is_a_weighted_average():
     """With phi > 0 and the normaliser, each output is a convex combination of the values."""
     torch.manual_seed(0)

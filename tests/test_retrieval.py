@@ -507,6 +507,9 @@ def synthetic_results(acc, seeds=(0, 1, 2), lrs=(3e-4, 1e-3, 3e-3)):
     return {"istree": schema.table(rows).to_pandas()}
 
 
+PAPER2_IDS = ("P2-COT", "P2-ISTREE", "P2-NOCOT", "P2-RAG", "P2-HYBRID")
+
+
 def test_claims_compute_verdicts():
     good = synthetic_results(
         {
@@ -521,13 +524,7 @@ def test_claims_compute_verdicts():
         }
     )
     verdicts = {c.id: c.check(good) for c in paper2.CLAIMS}
-    assert {k: v.verdict for k, v in verdicts.items()} == {
-        "P2-COT": REPRODUCED,
-        "P2-ISTREE": REPRODUCED,
-        "P2-NOCOT": REPRODUCED,
-        "P2-RAG": REPRODUCED,
-        "P2-HYBRID": REPRODUCED,
-    }
+    assert {k: v.verdict for k, v in verdicts.items()} == dict.fromkeys(PAPER2_IDS, REPRODUCED)
     assert verdicts["P2-COT"].numbers["mamba-cot"] == "70.0\\%"
     assert verdicts["P2-COT"].numbers["direction"].startswith("yes")
     # the positive control fails (decides nothing); retrieval is tested where nothing needs fixing
@@ -535,13 +532,10 @@ def test_claims_compute_verdicts():
         {("transformer", "cot", 8): 0.6, ("mamba", "cot", 8): 0.99, ("mamba", "retrieval", 8): 1.0}
     )
     verdicts = {c.id: c.check(bad) for c in paper2.CLAIMS}
-    assert {k: v.verdict for k, v in verdicts.items()} == {
-        "P2-COT": NOT_TESTED,
-        "P2-ISTREE": INCONCLUSIVE,
-        "P2-NOCOT": NOT_TESTED,
-        "P2-RAG": INCONCLUSIVE,
-        "P2-HYBRID": NOT_TESTED,
-    }
+    expected = [NOT_TESTED, INCONCLUSIVE, NOT_TESTED, INCONCLUSIVE, NOT_TESTED]
+    assert {k: v.verdict for k, v in verdicts.items()} == dict(
+        zip(PAPER2_IDS, expected, strict=True)
+    )
     assert "no failure to fix" in verdicts["P2-RAG"].reason
     assert "positive control" in verdicts["P2-ISTREE"].reason
     # both solve: the separation is not reproduced

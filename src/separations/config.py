@@ -33,12 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .constructions.sweep import CONSTRUCTIONS_SCHEMA
 from .models import FAMILIES, check_shape
+from .results import METRICS_SCHEMA
+from .retrieval.schema import ISTREE_SCHEMA
 from .settings import MAX_SEED as MAX_SEED
 from .settings import MAX_TASK_INT as MAX_TASK_INT
 from .settings import NUMERIC_KEYS as NUMERIC_KEYS
 from .settings import ConfigError as ConfigError
-from .settings import check_task_params, config_hash, key_path, shape_name
+from .settings import add_job, check_task_params, key_path, shape_name
+from .settings import config_hash as config_hash
 from .settings import is_number as _number
 from .settings import show as _show
 from .settings import string_number_hint as _string_number_hint
@@ -50,6 +54,15 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "workflow" / "schemas"
 SCHEMA = SCHEMAS / "config.schema.json"
+
+#: the declared schema of each result table of config.yaml `results` (and the critical-width
+#: study's), by name: the report and figures read them checked (:func:`results.load_results`)
+RESULT_SCHEMAS = {
+    "metrics": METRICS_SCHEMA,
+    "critical_width": METRICS_SCHEMA,
+    "istree": ISTREE_SCHEMA,
+    "constructions": CONSTRUCTIONS_SCHEMA,
+}
 
 #: folders under results/ that are not sweeps: a sweep of that name would read or overwrite them
 RESERVED_SWEEP_NAMES = ("constructions", "data", "runs", "checkpoints", "istree")
@@ -686,14 +699,7 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                     **settings,
                 }
                 spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
-                spec["config_hash"] = config_hash(spec, NUMERIC_KEYS)
-                old = rows.get(spec["job"])
-                if old is not None and old["config_hash"] != spec["config_hash"]:
-                    raise ConfigError(
-                        f"config key {where}: cell {spec['job']} appears in two grid blocks "
-                        "with different training settings"
-                    )
-                rows[spec["job"]] = spec
+                add_job(rows, spec, NUMERIC_KEYS, where)
     return rows
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from .claims import DEFAULT_SETTINGS, VERDICTS, evaluate
 from .claims.base import protocol_for
-from .results import git_commit, load_results, write_atomic
+from .config import RESULT_SCHEMAS
+from .results import add_input_option, git_commit, load_results, write_atomic
 from .summary import cells, runs
 
 LATEX_SPECIAL = {
@@ -187,13 +188,7 @@ def claims_tex(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m separations.report", description=__doc__)
-    parser.add_argument(
-        "--input",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="a result table (names as in config.yaml `results`)",
-    )
+    add_input_option(parser)
     parser.add_argument("--sweep", required=True, help="the training sweep reported")
     parser.add_argument("--outdir", required=True)
     parser.add_argument(
@@ -201,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the verdict settings as JSON (config.yaml `verdicts`; default: built in)",
     )
     args = parser.parse_args(argv)
-    results = load_results(args.input)
+    results = load_results(args.input, RESULT_SCHEMAS)
     settings = json.loads(args.verdicts) if args.verdicts else DEFAULT_SETTINGS
     verdicts = evaluate(results, settings)  # once: both files read the same verdicts
     out = Path(args.outdir)

@@ -365,15 +365,23 @@ def refuse_duplicates(paths: list[str], tables: list[pa.Table], columns: list[st
             owner[key] = path
 
 
-def concat_checked(paths: list[str], expected: pa.Schema, what: str) -> pa.Table:
-    """Per-job tables as one, each schema-checked (:func:`read_checked`), in :data:`RUN_ORDER`.
-    A file given twice, or a job in two files, is refused (:func:`refuse_duplicates`)."""
+def concat_checked(
+    paths: list[str],
+    expected: pa.Schema,
+    what: str,
+    *,
+    keys: list[str] | None = None,
+    order: list[tuple[str, str]] | None = None,
+) -> pa.Table:
+    """Per-job tables as one, each schema-checked (:func:`read_checked`), sorted by ``order``
+    (default :data:`RUN_ORDER`). A file given twice, or a job (a value of ``keys``, default
+    ``job``) in two files, is refused (:func:`refuse_duplicates`)."""
     paths = sorted(paths)
     tables = [read_checked(p, expected, what) for p in paths]
     if not tables:
         return expected.empty_table()
-    refuse_duplicates(paths, tables, ["job"])
-    return pa.concat_tables(tables).cast(expected).sort_by(RUN_ORDER)
+    refuse_duplicates(paths, tables, keys or ["job"])
+    return pa.concat_tables(tables).cast(expected).sort_by(order or RUN_ORDER)
 
 
 def aggregate_cli(aggregate, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
@@ -407,13 +415,27 @@ def read_metrics(path: str | Path) -> pa.Table:
     return read_checked(path, METRICS_SCHEMA, "metrics")
 
 
-def load_results(pairs: list[str]) -> dict:
-    """Result tables from ``NAME=PATH`` pairs (``--input`` of the report and figure scripts);
-    ``metrics`` tables are schema-checked.
+def add_input_option(parser: argparse.ArgumentParser) -> None:
+    """``--input NAME=PATH`` (repeatable) of the report and figure scripts: :func:`load_results`
+    reads them."""
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a result table (names as in config.yaml `results`)",
+    )
 
-    A malformed pair, a missing or unreadable file, or a metrics file of another schema ends the
+
+def load_results(pairs: list[str], schemas: dict[str, pa.Schema] | None = None) -> dict:
+    """Result tables from ``NAME=PATH`` pairs (``--input`` of the report and figure scripts);
+    a table whose name is in ``schemas`` (default: ``metrics`` only) is schema-checked
+    (:func:`read_checked`), others are read as they are.
+
+    A malformed pair, a missing or unreadable file, or a file of another schema ends the
     process with one line naming it (exit status 2): this is the command-line reader.
     """
+    schemas = {"metrics": METRICS_SCHEMA} if schemas is None else schemas
     out = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
@@ -423,7 +445,10 @@ def load_results(pairs: list[str]) -> dict:
             if not Path(path).is_file():
                 raise ValueError(f"--input {name}={path}: no such file")
             try:
-                table = read_metrics(path) if name == "metrics" else pq.read_table(path)
+                if name in schemas:
+                    table = read_checked(path, schemas[name], name)
+                else:
+                    table = pq.read_table(path)
             except SchemaError:
                 raise
             except Exception as e:  # noqa: BLE001 - any unreadable file ends here, in one line

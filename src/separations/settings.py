@@ -68,6 +68,19 @@ def config_hash(values: Mapping[str, Any], keys: Iterable[str] | None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def add_job(jobs: dict[str, dict[str, Any]], spec: dict[str, Any], keys, where: str) -> None:
+    """Put ``spec`` in ``jobs`` under its ``job`` id with its :func:`config_hash` (of ``keys``);
+    the same cell from two grid blocks of the config key ``where`` must agree on its settings."""
+    spec["config_hash"] = config_hash(spec, keys)
+    old = jobs.get(spec["job"])
+    if old is not None and old["config_hash"] != spec["config_hash"]:
+        raise ConfigError(
+            f"config key {where}: cell {spec['job']} appears in two grid blocks "
+            "with different training settings"
+        )
+    jobs[spec["job"]] = spec
+
+
 def shape_name(depth: int, width: int, heads: int | None) -> str:
     return f"d{depth}-w{width}" + (f"-h{heads}" if heads else "")
 

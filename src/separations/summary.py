@@ -136,6 +136,12 @@ def _at_edge(cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: f
     return _val_curve_max(mine, upto) - _val_curve_max(theirs, upto) > tol
 
 
+def best_learning_rate(scores) -> float:
+    """The one rule both papers choose a cell's learning rate by: the rate whose score (a mapping
+    rate -> mean over seeds of the selection metric) is highest; a tie goes to the smaller rate."""
+    return min(scores, key=lambda lr: (-scores[lr], lr))
+
+
 def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
     """One row per cell (model shape × task × N) under the protocol: the chosen learning rate,
     the mean test accuracy of its seeds with an interval, the status against the threshold
@@ -156,7 +162,7 @@ def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFra
         per_lr = group.groupby("lr")["best_val"].mean()
         finalists = [lr for lr in lrs if not group.loc[group["lr"] == lr, "pruned"].all()]
         finalists = finalists or [lr for lr in lrs if reach[lr] == reach.max()]
-        chosen = sorted(finalists, key=lambda lr: (-per_lr[lr], lr))[0]
+        chosen = best_learning_rate({lr: per_lr[lr] for lr in finalists})
         mine = group[group["lr"] == chosen]
         acc = float(mine["test_acc"].mean())
         t_low, t_high = seed_interval(mine["test_acc"].to_numpy(), protocol.confidence)
@@ -221,6 +227,7 @@ __all__ = [
     "FAILED",
     "SOLVED",
     "Protocol",
+    "best_learning_rate",
     "best_over_lr",
     "cells",
     "interval_text",

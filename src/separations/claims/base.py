@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..summary import Protocol
-from .rules import INCONCLUSIVE, NOT_TESTED, Outcome, Rules
+from .rules import INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTED, REPRODUCED, Evidence, Outcome, Rules
 
 #: the verdict settings used when none are given (config.yaml, ``verdicts``)
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -70,10 +70,16 @@ def pct(x: float) -> str:
     return f"{round(100 * x, 1) + 0.0:.1f}\\%"
 
 
+#: what a claim module needs besides its rules (:mod:`.rules`): the verdict labels, the evidence
+#: and outcome types, and the settings
 __all__ = [
     "DEFAULT_SETTINGS",
     "INCONCLUSIVE",
+    "NOT_REPRODUCED",
     "NOT_TESTED",
+    "REPRODUCED",
+    "Evidence",
+    "Outcome",
     "Claim",
     "Verdict",
     "pct",

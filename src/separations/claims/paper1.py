@@ -14,20 +14,20 @@ import pandas as pd
 
 from ..models import FAMILIES
 from ..summary import cells
-from .base import Claim, Verdict, pct, protocol_for, rules_for
-from .rules import (
+from .base import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     NOT_TESTED,
     REPRODUCED,
+    Claim,
     Evidence,
     Outcome,
-    decided_by_any,
-    every,
-    protocol_problem,
-    separation,
-    succeeds,
+    Verdict,
+    pct,
+    protocol_for,
+    rules_for,
 )
+from .rules import decided_by_any, every, protocol_problem, separation, succeeds
 
 #: the paper: recurrent models "degrade beyond N≈100"; cells from this N on test that part
 RECURRENT_FAILS_FROM = 100

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..retrieval.summary import final_runs
-from ..summary import seed_interval, wilson
+from ..summary import best_learning_rate, seed_interval, wilson
 from .base import Claim, Verdict, pct, protocol_for, rules_for
 from .rules import (
     FAILED,
@@ -44,8 +44,8 @@ def istree_cells(results: Mapping[str, pd.DataFrame], settings) -> dict[tuple, E
     if runs.empty:
         return out
     for (fmt, family, n), group in runs.groupby(["format", "family", "n"]):
-        best = None
-        for (size, _lr), part in group.groupby(["size", "lr"]):
+        per_size: dict = {}  # size -> {learning rate -> its evidence}
+        for (size, lr), part in group.groupby(["size", "lr"]):
             accs = part["gen_acc"].to_numpy(dtype=float)
             t_low, t_high = seed_interval(accs, confidence)
             bounds = [
@@ -62,6 +62,10 @@ def istree_cells(results: Mapping[str, pd.DataFrame], settings) -> dict[tuple, E
                 seeds=int(part["seed"].nunique()),
                 learning_rates=int(group.loc[group["size"] == size, "lr"].nunique()),
             )
+            per_size.setdefault(size, {})[lr] = cell
+        best = None
+        for by_lr in per_size.values():  # each size at its learning rate, chosen by paper 1's rule
+            cell = by_lr[best_learning_rate({lr: e.acc for lr, e in by_lr.items()})]
             if best is None or cell.acc > best.acc:
                 best = cell
         out[(fmt, family, int(n))] = best

@@ -26,6 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..summary import BORDERLINE as BORDERLINE
+from ..summary import FAILED as FAILED
+from ..summary import SOLVED as SOLVED
+
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
@@ -34,16 +38,15 @@ CONSISTENT = "consistent"
 VIOLATED = "violated"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTED, CONSISTENT, VIOLATED)
 
-SOLVED, FAILED, BORDERLINE = "solved", "failed", "borderline"
-
 
 @dataclass(frozen=True)
 class Rules:
-    """The numbers the rules use (config.yaml, ``verdicts``)."""
+    """The numbers the rules use (config.yaml ``verdicts``; defaults: ``claims.DEFAULT_SETTINGS``,
+    through :func:`claims.base.rules_for`)."""
 
-    near_perfect: float = 0.99
-    min_seeds: int = 3
-    min_learning_rates: int = 3
+    near_perfect: float
+    min_seeds: int
+    min_learning_rates: int
 
 
 @dataclass(frozen=True)

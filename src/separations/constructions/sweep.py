@@ -38,9 +38,10 @@ from ..results import (
     PROVENANCE_FIELDS,
     ArgumentParser,
     SchemaError,
+    aggregate_cli,
+    concat_checked,
     provenance,
     read_checked,
-    refuse_duplicates,
     write_table,
 )
 from ..settings import ConfigError, config_hash
@@ -313,40 +314,41 @@ def read(path: str | Path) -> pa.Table:
 
 
 def aggregate(paths: list[str]) -> pa.Table:
-    """The job tables as one; no files, a file given twice or a job in two files is refused."""
-    if not paths:
-        raise SchemaError("no constructions files to aggregate")
-    paths = sorted(paths)
-    tables = [read(p) for p in paths]
-    refuse_duplicates(paths, tables, ["study", "length"])
-    table = pa.concat_tables(tables)
-    return table.sort_by([("study", "ascending"), ("search", "ascending"), ("length", "ascending")])
+    """The job tables (one per study and N) as one (:func:`results.concat_checked`); a file given
+    twice or a job in two files is refused."""
+    return concat_checked(
+        paths,
+        CONSTRUCTIONS_SCHEMA,
+        "constructions",
+        keys=["study", "length"],
+        order=[("study", "ascending"), ("search", "ascending"), ("length", "ascending")],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m separations.constructions.sweep", description=__doc__)
+    prog = "python -m separations.constructions.sweep"
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["aggregate"]:  # the command line every aggregation step has
+        return aggregate_cli(aggregate, argv[1:], prog=f"{prog} aggregate", doc=aggregate.__doc__)
+    parser = ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("run", help="one study at one N")
     one.add_argument("--study", required=True, choices=STUDIES)
     one.add_argument("--length", required=True, type=int)
     one.add_argument("--config", required=True, help="the constructions block, as JSON")
     one.add_argument("--out", required=True)
-    agg = sub.add_parser("aggregate", help="concatenate job tables into the results table")
-    agg.add_argument("--out", required=True)
-    agg.add_argument("paths", nargs="*")
+    # parsed above, by results.aggregate_cli; listed here for --help
+    sub.add_parser("aggregate", help="--out FILE PATH...: job tables as the results table")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        if args.command == "run":
-            start = time.perf_counter()
-            table = run(json.loads(args.config), args.study, args.length)
-            print(
-                f"{args.study} N={args.length}: {table.num_rows} rows in "
-                f"{time.perf_counter() - start:.1f} s wall, "
-                f"{time.process_time():.1f} s CPU"
-            )
-        else:
-            table = aggregate(args.paths)
+        start = time.perf_counter()
+        table = run(json.loads(args.config), args.study, args.length)
+        print(
+            f"{args.study} N={args.length}: {table.num_rows} rows in "
+            f"{time.perf_counter() - start:.1f} s wall, "
+            f"{time.process_time():.1f} s CPU"
+        )
         write_table(table, args.out)
     except (ConstructionsConfigError, SchemaError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ..results import load_results, write_atomic  # noqa: E402
+from ..config import RESULT_SCHEMAS  # noqa: E402
+from ..results import add_input_option, load_results, write_atomic  # noqa: E402
 from ..summary import BORDERLINE, SOLVED, cells  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
@@ -241,17 +242,57 @@ def training_curves(ax, metrics: pd.DataFrame, task: str, title: str) -> int | N
             label=f"{cell.label}, lr {cell.best_lr:g} ({cell.seeds} seeds)",
         )
         ax.fill_between(curve.index, curve.min(axis=1), curve.max(axis=1), color=colour, alpha=0.2)
-    chance = 100.0 * float(best["chance"].max())
-    ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
-    threshold = 100.0 * float(best["threshold"].max())
-    ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8, label="threshold")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation accuracy (%)\nmean over seeds, band: min-max")
-    ax.set_ylim(-2, 102)
+    reference_lines(ax, 100.0 * float(best["chance"].max()), 100.0 * float(best["threshold"].max()))
     why = "longest N that separates" if separates else "longest N; no separation"
-    ax.set_title(f"{title}, N = {length}\n({why})")
-    ax.legend(fontsize="x-small", loc="best")
+    label_panel(
+        ax,
+        f"{title}, N = {length}\n({why})",
+        "validation accuracy (%)\nmean over seeds, band: min-max",
+        (-2, 102),
+        xlabel="training step",
+    )
     return length
+
+
+def curves_figure(results: dict, task: str, title: str, name: str):
+    """Paper 1, Fig. 2 (middle, right): :func:`training_curves` of ``task`` in a figure of its
+    own. Each model at its validation-chosen learning rate: mean over seeds, band from the lowest
+    to the highest seed, at the longest N where the models separate (one solved, another failed),
+    else the longest N trained; chance dotted, the threshold dashed. Without results, a note that
+    there are none for ``name``."""
+    metrics = results["metrics"]
+    if not tasks_present(metrics, [task]):
+        return note_figure(f"No {name} results in this sweep.")
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    training_curves(ax, metrics, task, title)
+    return fig
+
+
+def task_heatmap_figure(results: dict, task: str, title: str, name: str):
+    """Paper 1, Fig. 2 (left): :func:`accuracy_heatmap` of ``task``, its height by the number of
+    model shapes; without results, a note that there are none for ``name``."""
+    rows = n_models(results["metrics"], task)
+    if not rows:
+        return note_figure(f"No {name} results in this sweep.")
+    fig, ax = plt.subplots(figsize=(5.6, 1.3 + 0.55 * max(rows, 2)))
+    accuracy_heatmap(ax, results["metrics"], task, title)
+    return fig
+
+
+def reference_lines(ax, chance: float, threshold: float | None = None) -> None:
+    """Chance dotted and, when given, the threshold dashed (both in %), each in the legend."""
+    ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+    if threshold is not None:
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8, label="threshold")
+
+
+def label_panel(ax, title: str, ylabel: str, ylim, *, xlabel="N", legend="x-small", loc="best"):
+    """A line panel's axis labels, y range, title and legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(fontsize=legend, loc=loc)
 
 
 def empty(ax, message: str) -> None:
@@ -280,15 +321,9 @@ def cli(
 ) -> int:
     """Command line of a figure script: ``--input NAME=PATH ... --out FILE``."""
     parser = argparse.ArgumentParser(description=doc)
-    parser.add_argument(
-        "--input",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="a result table (names as in config.yaml `results`)",
-    )
+    add_input_option(parser)
     parser.add_argument("--out", required=True, help="figure file (.pdf or .png)")
     args = parser.parse_args(argv)
-    save(draw(load_results(args.input)), args.out)
+    save(draw(load_results(args.input, RESULT_SCHEMAS)), args.out)
     print(f"wrote {args.out}")
     return 0

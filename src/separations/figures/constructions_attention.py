@@ -11,7 +11,7 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..constructions.summary import precision_grid
-from .common import cli, note_figure
+from .common import cli, label_panel, note_figure, reference_lines
 
 STYLE = {"softmax": ("C0", "o"), "hard": ("C1", "s"), "linear": ("C3", "^")}
 
@@ -30,13 +30,9 @@ def panel(ax, rows, title):
             **hollow,
         )
     alphabet = int(rows["alphabet"].max())
-    ax.axhline(100 / alphabet, color="grey", linestyle=":", linewidth=1, label="chance")
+    reference_lines(ax, 100 / alphabet)
     ax.set_xscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(-3, 103)
-    ax.set_title(title)
-    ax.legend(fontsize="small", loc="center left")
+    label_panel(ax, title, "accuracy (%)", (-3, 103), legend="small", loc="center left")
 
 
 def draw(results):

@@ -1,26 +1,12 @@
-"""Paper 1, Fig. 2 (right): bounded Dyck-(2,2) validation accuracy vs training step.
-
-Each model at its validation-chosen learning rate: mean over seeds, band from the lowest to the
-highest seed, at the longest N where the models separate (one solved, another failed), else the
-longest N trained; chance dotted, the threshold dashed.
-"""
+"""Paper 1, Fig. 2 (right): bounded Dyck-(2,2) validation accuracy vs training step."""
 
 import sys
 
-import matplotlib.pyplot as plt
-
-from .common import cli, note_figure, tasks_present, training_curves
-
-TASK, TITLE = "dyck", "Bounded Dyck-(2,2)"
+from .common import cli, curves_figure
 
 
 def draw(results):
-    metrics = results["metrics"]
-    if not tasks_present(metrics, [TASK]):
-        return note_figure("No bounded Dyck-(2,2) results in this sweep.")
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    training_curves(ax, metrics, TASK, TITLE)
-    return fig
+    return curves_figure(results, "dyck", "Bounded Dyck-(2,2)", "bounded Dyck-(2,2)")
 
 
 if __name__ == "__main__":

@@ -6,21 +6,13 @@ and its interval, styled by the cell's status (figures.common).
 
 import sys
 
-import matplotlib.pyplot as plt
-
-from .common import accuracy_heatmap, cli, n_models, note_figure
-
-TASK, TITLE = "idxl", "Index Lookup: test accuracy at the chosen learning rate"
+from .common import cli, task_heatmap_figure
 
 
 def draw(results):
-    metrics = results["metrics"]
-    rows = n_models(metrics, TASK)
-    if not rows:
-        return note_figure("No Index Lookup results in this sweep.")
-    fig, ax = plt.subplots(figsize=(5.6, 1.3 + 0.55 * max(rows, 2)))
-    accuracy_heatmap(ax, metrics, TASK, TITLE)
-    return fig
+    return task_heatmap_figure(
+        results, "idxl", "Index Lookup: test accuracy at the chosen learning rate", "Index Lookup"
+    )
 
 
 if __name__ == "__main__":

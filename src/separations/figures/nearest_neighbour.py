@@ -10,7 +10,7 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..summary import SOLVED, cells
-from .common import cli, label_order, note_figure, tasks_present
+from .common import cli, label_order, label_panel, note_figure, reference_lines, tasks_present
 
 TASKS = [("nn", "Nearest neighbour"), ("mqar", "MQAR")]
 
@@ -37,21 +37,10 @@ def panel(ax, best, title):
         solved = part["status"] == SOLVED
         ax.scatter(x[solved], acc[solved], color=colour, zorder=3)
         ax.scatter(x[~solved], acc[~solved], facecolor="white", edgecolor=colour, zorder=3)
-    ax.axhline(100 * best["chance"].max(), color="grey", linestyle=":", linewidth=1, label="chance")
-    ax.axhline(
-        100 * best["threshold"].max(),
-        color="black",
-        linestyle="--",
-        linewidth=0.8,
-        label="threshold",
-    )
+    reference_lines(ax, 100 * best["chance"].max(), 100 * best["threshold"].max())
     ax.set_xticks(range(len(lengths)), [str(n) for n in lengths])
     ax.set_xlim(-0.5, len(lengths) - 0.5)
-    ax.set_xlabel("N")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(-2, 102)
-    ax.set_title(title)
-    ax.legend(fontsize="x-small", loc="best")
+    label_panel(ax, title, "test accuracy (%)", (-2, 102))
 
 
 def draw(results):

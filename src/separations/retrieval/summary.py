@@ -1,14 +1,17 @@
 """Summaries of an IsTree results table that the figure and the claims share.
 
 The reporting rule: a run's score is its last evaluation (the paper reports the last iterate); a
-learning rate's score is the mean over seeds; a cell's score is its best learning rate. The
-headline metric is ``gen_acc`` (greedy generation with the tool); ``tf_exact`` (teacher-forced
-exact match of the whole supervised part) comes along.
+learning rate's score is the mean over seeds; a cell's score is its best learning rate, by the
+rule paper 1 uses (:func:`separations.summary.best_learning_rate`). The headline metric is
+``gen_acc`` (greedy generation with the tool); ``tf_exact`` (teacher-forced exact match of the
+whole supervised part) comes along.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from ..summary import best_learning_rate
 
 CELL = ["format", "family", "size", "n"]
 FAMILY_LABELS = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "Hybrid"}
@@ -39,7 +42,11 @@ def best_cells(table: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    best = per_lr.sort_values(["acc", "lr"], ascending=[False, False]).groupby(CELL).head(1)
+    chosen = []  # per cell, the row of its learning rate
+    for _, group in per_lr.groupby(CELL):
+        scores = dict(zip(group["lr"], group["acc"], strict=True))
+        chosen.append(group.index[group["lr"] == best_learning_rate(scores)][0])
+    best = per_lr.loc[chosen]
     return best.rename(columns={"lr": "best_lr"})[cols].sort_values(CELL).reset_index(drop=True)
 
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ..models.lm import EMBEDDINGS, FAMILIES, Shape
-from ..settings import ConfigError, config_hash
+from ..settings import ConfigError, add_job
 from ..tasks.istree.formats import FORMATS, max_length
 from ..tasks.istree.graphs import MIN_NODES
 
@@ -133,14 +133,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                 **{k: v for k, v in settings.items() if k != "learning_rates"},
                 "learning_rates": _learning_rates(settings["learning_rates"], family, where),
             }
-            spec["config_hash"] = config_hash(spec, NUMERIC_KEYS)
-            old = out.get(spec["job"])
-            if old is not None and old["config_hash"] != spec["config_hash"]:
-                raise ConfigError(
-                    f"config key {where}: cell {spec['job']} appears in two grid blocks "
-                    "with different training settings"
-                )
-            out[spec["job"]] = spec
+            add_job(out, spec, NUMERIC_KEYS, where)
     return out
 
 
