@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..models import FAMILIES
-from ..summary import cells
+from ..summary import cells, short_label
 from .base import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -288,6 +288,11 @@ def width_scaling_claim(results, settings=None) -> Verdict:
     if summary.empty:
         return Verdict.of(Outcome(NOT_TESTED, "the critical-width table is empty"))
     used = cells(table, protocol)
+    ours = "; ".join(
+        f"{short_label(r.model)} N = {int(r.length)}: "
+        + (f"$>$ {int(r.critical_width)}" if r.capped else str(int(r.critical_width)))
+        for r in summary.itertuples()
+    )
     problem = protocol_problem([evidence(r) for r in used.itertuples()], rules)
     by_family = points(summary)
     numbers = {
@@ -296,11 +301,11 @@ def width_scaling_claim(results, settings=None) -> Verdict:
         for r in summary.itertuples()
     } | _study_numbers(table, summary, protocol.confidence)
     if problem:
-        return Verdict.of(Outcome(INCONCLUSIVE, problem), numbers, budget(used))
+        return Verdict.of(Outcome(INCONCLUSIVE, problem), numbers, budget(used), ours)
     caps = sorted(set(used["max_steps"]))
     if len(caps) > 1:
         outcome = Outcome(INCONCLUSIVE, f"unequal budgets: {', '.join(map(str, caps))} steps")
-        return Verdict.of(outcome, numbers, budget(used))
+        return Verdict.of(outcome, numbers, budget(used), ours)
     # a capped cell is a lower bound only if its failure counts (not still rising, rate inside grid)
     unsure = []
     for r in summary[summary["capped"].astype(bool)].itertuples():
@@ -315,16 +320,11 @@ def width_scaling_claim(results, settings=None) -> Verdict:
         reason = (
             f"still improving or learning rate at the grid's edge at the cap: {', '.join(unsure)}"
         )
-        return Verdict.of(Outcome(INCONCLUSIVE, reason), numbers, budget(used))
+        return Verdict.of(Outcome(INCONCLUSIVE, reason), numbers, budget(used), ours)
     outcome = width_scaling(
         by_family.get("transformer"),
         {m: p for m, p in by_family.items() if is_recurrent(m)},
         confidence=protocol.confidence,
-    )
-    ours = "; ".join(
-        f"{r.model} N = {int(r.length)}: "
-        + (f"$>$ {int(r.critical_width)}" if r.capped else str(int(r.critical_width)))
-        for r in summary.itertuples()
     )
     return Verdict.of(outcome, numbers, budget(used), "; ".join([*outcome.cells, ours]))
 

@@ -4,8 +4,9 @@ Log-log axes. One line per family through its critical widths (the smallest widt
 study's doubling grid whose cell is solved), with the interval over seeds as error bars (per seed,
 the smallest width whose run at the chosen learning rate clears the threshold:
 :func:`separations.critical_width.summarize`); an upward triangle marks a cell never solved
-below the cap (a lower bound). The legend gives each family's fitted log-log slope with its
-interval (:func:`separations.claims.rules.family_slope`). The theory beside it: the recurrent
+below the cap (a lower bound); families are drawn a few percent apart around each N. The
+legend gives each family's fitted log-log slope with its interval
+(:func:`separations.claims.rules.family_slope`). The theory beside it: the recurrent
 lower bound m >= N log2|alphabet| / p for p = 32 and p = 16 bits (paper 1, Theorem 3), a log2 N
 reference, and, when the ``constructions`` table is given, the width of the hand-set one-layer
 construction (the first search of :func:`separations.constructions.summary.smallest_widths`).
@@ -43,23 +44,23 @@ def draw(results):
     families = sorted(by_family, key=lambda m: (order.index(m) if m in order else len(order), m))
     for i, model in enumerate(families):
         part = summary[summary["model"] == model].sort_values("length")
+        # families side by side around each N (a few percent), so equal widths stay readable
+        x = part["length"] * 2 ** (0.05 * (i - (len(families) - 1) / 2))
         color = f"C{i}"
         fit, why = family_slope(by_family[model])
         slope = f"slope {fit.text()}" if fit is not None else why
         name = f"{short_label(model)}-{int(part['depth'].iloc[0])} ({slope})"
-        ax.plot(part["length"], part["critical_width"], color=color, label=name, lw=1.2)
-        solved = part[~part["capped"]]
-        capped = part[part["capped"]]
+        ax.plot(x, part["critical_width"], color=color, label=name, lw=1.2)
+        solved, capped = part["capped"].eq(False), part["capped"].eq(True)
+        width = part["critical_width"]
         err = np.vstack(
             [
-                np.clip(solved["critical_width"] - solved["seed_low"], 0, None),
-                np.clip(solved["seed_high"] - solved["critical_width"], 0, None),
+                np.clip(width[solved] - part["seed_low"][solved], 0, None),
+                np.clip(part["seed_high"][solved] - width[solved], 0, None),
             ]
         )
-        ax.errorbar(
-            solved["length"], solved["critical_width"], yerr=err, fmt="o", color=color, capsize=3
-        )
-        ax.scatter(capped["length"], capped["critical_width"], marker="^", s=60, color=color)
+        ax.errorbar(x[solved], width[solved], yerr=err, fmt="o", color=color, capsize=3)
+        ax.scatter(x[capped], width[capped], marker="^", s=60, color=color)
     lengths = np.array(sorted(summary["length"].unique()), dtype=float)
     grid = np.geomspace(lengths.min(), lengths.max(), 50)
     alphabet = int(summary["alphabet"].iloc[0])
