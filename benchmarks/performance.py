@@ -35,7 +35,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from separations.models import FAMILIES, build_model
 from separations.models.lm import LanguageModel, Shape
+from separations.results import cpu_model, git_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 64
@@ -291,30 +291,6 @@ def measure(family: str, length: int, batch: int, rounds: int, slow: float) -> d
 
 
 # -- the report ---------------------------------------------------------------------------------
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _num(x: float | None, fmt: str) -> str:
     return "–" if x is None else format(x, fmt)
 
@@ -328,12 +304,12 @@ def render(rows: list[dict], peaks: dict[int, float], args, command: str) -> str
         "",
         "## Machine",
         "",
-        f"- CPU: {_cpu_model()} ({torch.get_num_interop_threads()} inter-op threads, "
+        f"- CPU: {cpu_model()} ({torch.get_num_interop_threads()} inter-op threads, "
         f"{_logical_cpus()} logical CPUs)",
         f"- torch {torch.__version__}, transformers {_transformers_version()}, "
         f"Python {platform.python_version()}",
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- git commit: {_git_commit()}",
+        f"- git commit: {git_commit()}",
         f"- batch {args.batch}, width {WIDTH}, {args.rounds} interleaved rounds (medians), "
         f"vocabulary {VOCAB}",
         "- depths: " + ", ".join(f"{LABELS[f]} {DEPTHS[f]}" for f in args.families),
