@@ -49,8 +49,14 @@ def simulate_pruning(full: pd.DataFrame, spec: dict) -> pd.DataFrame:
         if lr in cut:
             part = part[part["step"] <= cut[lr]].copy()
             if not part["final"].iloc[-1]:  # stopped here: the pruned run's final row
-                part.loc[part.index[-1], "final"] = True
-                part.loc[part.index[-1], "pruned"] = True
+                last, best = part.index[-1], part["val_acc"].idxmax()
+                part.loc[last, ["final", "pruned"]] = True
+                part.loc[last, "best_step"] = part.loc[best, "step"]
+                part.loc[last, "best_val_acc"] = part.loc[best, "val_acc"]
+                # its test score at that checkpoint was never measured (the full run went on):
+                # validation stands in. A pruned rate is chosen only on an exact tie of mean
+                # validation accuracy (e.g. every rate at 0%), and then the stand-in is reported
+                part.loc[last, "test_acc"] = part.loc[best, "val_acc"]
         parts.append(part)
     return pd.concat(parts)
 
