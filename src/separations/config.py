@@ -33,10 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .constructions.sweep import CONSTRUCTIONS_SCHEMA
 from .models import FAMILIES, check_shape
-from .results import METRICS_SCHEMA
-from .retrieval.schema import ISTREE_SCHEMA
 from .settings import MAX_SEED as MAX_SEED
 from .settings import MAX_TASK_INT as MAX_TASK_INT
 from .settings import NUMERIC_KEYS as NUMERIC_KEYS
@@ -46,6 +43,7 @@ from .settings import config_hash as config_hash
 from .settings import is_number as _number
 from .settings import show as _show
 from .settings import string_number_hint as _string_number_hint
+from .tables import RESULT_SCHEMAS as RESULT_SCHEMAS
 from .tasks import TASKS
 
 if TYPE_CHECKING:
@@ -55,14 +53,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "workflow" / "schemas"
 SCHEMA = SCHEMAS / "config.schema.json"
 
-#: the declared schema of each result table of config.yaml `results` (and the critical-width
-#: study's), by name: the report and figures read them checked (:func:`results.load_results`)
-RESULT_SCHEMAS = {
-    "metrics": METRICS_SCHEMA,
-    "critical_width": METRICS_SCHEMA,
-    "istree": ISTREE_SCHEMA,
-    "constructions": CONSTRUCTIONS_SCHEMA,
-}
 
 #: folders under results/ that are not sweeps: a sweep of that name would read or overwrite them
 RESERVED_SWEEP_NAMES = ("constructions", "data", "runs", "checkpoints", "istree")

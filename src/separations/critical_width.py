@@ -105,7 +105,7 @@ def study_jobs(config: dict[str, Any], study: str) -> dict[str, dict[str, Any]]:
 
 def width_spec(spec: dict[str, Any], width: int) -> dict[str, Any]:
     """The :func:`separations.train.train_job` spec of one width of a job."""
-    from .models import FAMILIES
+    from .families import FAMILIES
     from .settings import NUMERIC_KEYS, config_hash, shape_name
 
     heads = spec["heads"] if FAMILIES[spec["model"]].uses_heads else None

@@ -19,9 +19,9 @@ import pandas as pd
 
 from .claims import DEFAULT_SETTINGS, VERDICTS, evaluate
 from .claims.base import protocol_for
-from .config import RESULT_SCHEMAS
 from .results import add_input_option, git_commit, load_results, write_atomic
 from .summary import cells, runs
+from .tables import RESULT_SCHEMAS
 
 LATEX_SPECIAL = {
     "&": r"\&",

@@ -59,7 +59,7 @@ ATTENTION_LAYER = 12
 
 
 def _is_recurrent(model: str) -> bool:
-    from .models import FAMILIES
+    from .families import FAMILIES
 
     family = FAMILIES.get(model)
     return bool(family and family.recurrent)
@@ -67,7 +67,7 @@ def _is_recurrent(model: str) -> bool:
 
 def layer_params(model: str) -> float:
     """Parameters of one layer of ``model`` in units of width^2: the family's size model."""
-    from .models import FAMILIES
+    from .families import FAMILIES
 
     family = FAMILIES.get(model)
     return family.layer_params if family is not None else ATTENTION_LAYER

@@ -38,7 +38,7 @@ class Protocol:
 def short_label(model: str) -> str:
     """A family's short label in figures and tables (its registry entry's ``short``: TF, LSTM,
     ...); the name itself for a model outside the registry."""
-    from .models import FAMILIES  # torch: imported when a label is first needed
+    from .families import FAMILIES
 
     family = FAMILIES.get(model)
     return family.short if family is not None else model

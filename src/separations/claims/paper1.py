@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..models import FAMILIES
+from ..families import FAMILIES
 from ..summary import cells, short_label
 from .base import (
     INCONCLUSIVE,

@@ -9,9 +9,28 @@
   Parquet schema and aggregation; :mod:`.summary`: what figures and claims read from it.
 """
 
-from .orthogonal import check_orthogonality, nearly_orthogonal, smallest_width
-from .precision import PrecisionError
-from .theorem1 import Construction, build, eval_set, evaluate, theorem_eta
+import importlib
+
+#: where each public name lives; loaded on first use (PEP 562), so that importing
+#: :mod:`.schema` alone (figures, the report) does not import torch
+_HOMES = {
+    "check_orthogonality": "orthogonal",
+    "nearly_orthogonal": "orthogonal",
+    "smallest_width": "orthogonal",
+    "PrecisionError": "precision",
+    "Construction": "theorem1",
+    "build": "theorem1",
+    "eval_set": "theorem1",
+    "evaluate": "theorem1",
+    "theorem_eta": "theorem1",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+
 
 __all__ = [
     "Construction",

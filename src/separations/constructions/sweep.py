@@ -35,7 +35,6 @@ import pyarrow as pa
 import torch
 
 from ..results import (
-    PROVENANCE_FIELDS,
     ArgumentParser,
     SchemaError,
     aggregate_cli,
@@ -47,41 +46,11 @@ from ..results import (
 from ..settings import ConfigError, config_hash
 from . import orthogonal, theorem1
 from . import precision as prec
+from .schema import CONSTRUCTIONS_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = ROOT / "workflow" / "schemas" / "constructions.schema.json"
 STUDIES = ("orthogonality", "index_lookup")
-
-CONSTRUCTIONS_SCHEMA = pa.schema(
-    [
-        ("study", pa.string()),  # orthogonality | width | lemma_width | precision
-        ("search", pa.string()),  # which search or grid the row belongs to
-        ("length", pa.int32()),  # N
-        ("k", pa.int32()),  # dimension of the position vectors
-        ("width", pa.int32()),  # model width 4b + 4k (null for orthogonality)
-        ("vectors", pa.int32()),  # vectors checked or used: N, or N + 1 for the construction
-        ("gamma", pa.float64()),
-        ("attention", pa.string()),
-        ("eta", pa.float64()),
-        ("eta_rule", pa.string()),  # theorem (2 ln 3N) | fixed
-        ("precision", pa.string()),
-        ("significant_bits", pa.int32()),
-        ("mlp_gain", pa.float64()),
-        ("alphabet", pa.int32()),
-        ("examples", pa.int64()),
-        ("correct", pa.int64()),
-        ("accuracy", pa.float64()),
-        ("overflow", pa.bool_()),  # some parameter or activation was inf or nan
-        ("passed", pa.bool_()),  # all pairs ≤ γ (orthogonality) / accuracy = 1 (constructions)
-        ("selected", pa.bool_()),  # the k a search returned
-        ("max_offdiag", pa.float64()),  # largest ⟨T(i), T(j)⟩, i ≠ j (seen before stopping)
-        ("pairs_checked", pa.int64()),
-        ("seed", pa.int64()),
-        ("cpu_time", pa.float64()),  # CPU seconds of this row's check or evaluation
-        ("wall_time", pa.float64()),
-        *PROVENANCE_FIELDS,
-    ]
-)
 
 
 #: the constructions block cannot be run; the message names the key (the project's one error type)

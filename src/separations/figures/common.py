@@ -21,9 +21,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ..config import RESULT_SCHEMAS  # noqa: E402
 from ..results import add_input_option, load_results, write_atomic  # noqa: E402
 from ..summary import BORDERLINE, SOLVED, cells  # noqa: E402
+from ..tables import RESULT_SCHEMAS  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
 
@@ -36,7 +36,7 @@ STATUS_STYLE = {SOLVED: {"fontweight": "bold"}, BORDERLINE: {"fontstyle": "itali
 def family_key(model: str) -> str:
     """Sort key of a family in figures: the registry's non-recurrent families (Transformers)
     first, then the recurrent ones, each group by name."""
-    from ..models import FAMILIES
+    from ..families import FAMILIES
 
     family = FAMILIES.get(model)
     return ("0" if family is not None and not family.recurrent else "1") + str(model)

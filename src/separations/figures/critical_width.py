@@ -23,7 +23,7 @@ import numpy as np
 
 from ..claims.rules import family_slope
 from ..critical_width import points, summarize
-from ..models import FAMILIES
+from ..families import FAMILIES
 from ..summary import short_label
 from .common import cli, note_figure
 

@@ -1,0 +1,86 @@
+"""The model families: what the pipeline knows about each, without importing torch.
+
+A family is a backbone module in :mod:`separations.models` plus one line in :data:`FAMILIES`.
+This table is the single source of what the rest of the pipeline knows about a family: the config
+validation (names, depth limit, heads), the short label of figures and tables
+(:func:`separations.summary.model_label`), the size model of the cluster resources
+(:mod:`separations.resources`), which families the claims count as recurrent, and the order of
+families in the figures. It lives outside :mod:`separations.models` so that the figures and the
+report, one process each, read labels without importing torch; the backbone, named
+``"<module>:<Class>"``, is imported only when a model is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    #: the backbone class, ``"<module>:<Class>"`` of a module in this package
+    backbone: str
+    #: short label in figures and tables, as in paper 1 (``TF-(1, 64)``, ``LSTM-(1, 64)``)
+    short: str
+    #: deepest stack a grid may ask for
+    max_depth: int
+    #: whether the backbone has attention heads (families without them drop a grid's heads axis)
+    uses_heads: bool
+    #: recurrent families carry a fixed-size state; the separations are about them
+    recurrent: bool
+    #: size model (separations.resources): parameters of one layer in units of width^2, e.g. 12
+    #: for a mixing block of about 4 w^2 and an 8 w^2 MLP, 8 for an LSTM (four gates of 2 w^2),
+    #: 6 for a GRU (three)
+    layer_params: float = 12.0
+
+    def backbone_class(self) -> type[nn.Module]:
+        module, _, cls = self.backbone.partition(":")
+        return getattr(importlib.import_module(f"separations.models.{module}"), cls)
+
+
+#: every model family (the critical-width figure lists them in this order); the columns are
+#: Family's fields: name, backbone, short, max_depth, uses_heads, recurrent, layer_params
+# fmt: off
+FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("transformer", "transformer:Transformer",            "TF",     12, True,  False, 12),
+    Family("lstm",        "lstm:LSTM",                          "LSTM",   3,  False, True,  8),
+    Family("mamba",       "mamba:Mamba",                        "Mamba",  6,  False, True,  12),
+    Family("dss",         "dss:DSS",                            "DSS",    6,  False, True,  12),
+    Family("retnet",      "retnet:RetNet",                      "RetNet", 6,  True,  True,  12),
+    Family("linear",      "linear_attention:LinearTransformer", "LinTF",  6,  True,  True,  12),
+    Family("gru",         "gru:GRU",                            "GRU",    3,  False, True,  6),
+]}
+# fmt: on
+
+
+class ModelConfigError(ValueError):
+    """A model shape that cannot be built."""
+
+
+def get_family(name: str) -> Family:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        allowed = ", ".join(sorted(FAMILIES))
+        raise ModelConfigError(f"unknown model {name!r}; allowed: {allowed}") from None
+
+
+def check_shape(name: str, depth: int, width: int, heads: int | None) -> list[str]:
+    """Problems with a model shape, as messages; empty when it can be built."""
+    family = get_family(name)
+    problems = []
+    if not 1 <= depth <= family.max_depth:
+        problems.append(f"{name}: depth must be in 1..{family.max_depth}, got {depth}")
+    if width < 1:
+        problems.append(f"{name}: width must be >= 1, got {width}")
+    if family.uses_heads:
+        if not heads or heads < 1:
+            problems.append(f"{name}: needs heads >= 1")
+        elif width % heads:
+            problems.append(f"{name}: width {width} is not divisible by heads {heads}")
+    return problems
