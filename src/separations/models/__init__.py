@@ -17,17 +17,6 @@ from torch import nn
 
 from ..families import FAMILIES, Family, ModelConfigError, check_shape, get_family
 
-__all__ = [
-    "FAMILIES",
-    "Family",
-    "ModelConfigError",
-    "SequenceModel",
-    "build_model",
-    "check_shape",
-    "count_parameters",
-    "get_family",
-]
-
 
 class SequenceModel(nn.Module):
     """Input layer → backbone → output head (logits at every position)."""
