@@ -54,8 +54,8 @@ def simulate_pruning(full: pd.DataFrame, spec: dict) -> pd.DataFrame:
                 part.loc[last, "best_step"] = part.loc[best, "step"]
                 part.loc[last, "best_val_acc"] = part.loc[best, "val_acc"]
                 # its test score at that checkpoint was never measured (the full run went on):
-                # validation stands in. A pruned rate is chosen only on an exact tie of mean
-                # validation accuracy (e.g. every rate at 0%), and then the stand-in is reported
+                # validation stands in. It is never reported: summary.cells chooses among the
+                # rates that were not pruned, and the leader always finishes
                 part.loc[last, "test_acc"] = part.loc[best, "val_acc"]
         parts.append(part)
     return pd.concat(parts)

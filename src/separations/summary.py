@@ -136,10 +136,16 @@ def _at_edge(cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: f
     return _val_curve_max(mine, upto) - _val_curve_max(theirs, upto) > tol
 
 
+def ranked_learning_rates(scores) -> list[float]:
+    """Learning rates best first by score (a mapping rate -> mean over seeds of the selection
+    metric), a tie to the smaller rate: the one order that picks a cell's rate (both papers) and
+    the rates successive halving keeps (:func:`separations.train.survivors`)."""
+    return sorted(scores, key=lambda lr: (-scores[lr], lr))
+
+
 def best_learning_rate(scores) -> float:
-    """The one rule both papers choose a cell's learning rate by: the rate whose score (a mapping
-    rate -> mean over seeds of the selection metric) is highest; a tie goes to the smaller rate."""
-    return min(scores, key=lambda lr: (-scores[lr], lr))
+    """The rate both papers choose a cell by: the first of :func:`ranked_learning_rates`."""
+    return ranked_learning_rates(scores)[0]
 
 
 def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
@@ -232,6 +238,7 @@ __all__ = [
     "cells",
     "interval_text",
     "model_label",
+    "ranked_learning_rates",
     "runs",
     "seed_interval",
     "short_label",

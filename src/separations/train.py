@@ -38,6 +38,7 @@ from .results import (
     write_table,
 )
 from .runner import ResumableRun, StopFlag, job_cli, pick_device
+from .summary import ranked_learning_rates
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -226,8 +227,7 @@ def survivors(scores: dict[float, float], keep: float) -> list[float]:
     """The learning rates successive halving keeps: the best ``ceil(keep * n)`` (at least one) by
     score, ties to the smaller rate (deterministic)."""
     count = max(1, math.ceil(keep * len(scores)))
-    ranked = sorted(scores, key=lambda lr: (-scores[lr], lr))
-    return sorted(ranked[:count])
+    return sorted(ranked_learning_rates(scores)[:count])
 
 
 def train_job(

@@ -251,7 +251,7 @@ def nearest_neighbour(results, settings=None) -> Verdict:
 def _study_numbers(table: pd.DataFrame, summary: pd.DataFrame, confidence: float) -> dict:
     """What the paper says about the critical-width study: its grid, budget, cost and slopes."""
     from ..critical_width import points
-    from .rules import family_slope
+    from .rules import LOG_SLOPE_MAX, POLY_SLOPE_MIN, family_slope
 
     finals = table[table["final"]]
     out = {
@@ -265,10 +265,16 @@ def _study_numbers(table: pd.DataFrame, summary: pd.DataFrame, confidence: float
         "families": str(summary["model"].nunique()),
         "n-capped": str(int(summary["capped"].astype(bool).sum())),
         "n-cells": str(len(summary)),
+        "log-slope-max": f"{LOG_SLOPE_MAX:g}",
+        "poly-slope-min": f"{POLY_SLOPE_MIN:g}",
     }
     for model, pts in points(summary).items():
         fit, why = family_slope(pts, confidence)
         out[f"slope-{model}"] = fit.text() if fit is not None else why
+    for model, part in summary.sort_values("length").groupby("model"):
+        out[f"widths-{model}"] = ", ".join(
+            ("$>$" if r.capped else "") + str(int(r.critical_width)) for r in part.itertuples()
+        )
     return out
 
 
