@@ -7,7 +7,7 @@ pruning save? (docs/design.md, "Protocol and verdicts")
 Each named job of the sweep is trained once with pruning switched off (every learning rate and
 seed to the end, or until solved). Successive halving only stops runs early, and a run's numbers
 do not depend on the other runs, so the pruned job is that table with every run cut where the
-pruning rule (:func:`separations.train.survivors` on the recorded validation rows) would have
+pruning rule (:func:`separations.runner.survivors` on the recorded validation rows) would have
 stopped it. The script prints, per cell, the status and chosen learning rate both ways and the
 steps pruning saves. It writes its tables under ``--out``; nothing in results/.
 """
@@ -24,8 +24,9 @@ import pandas as pd
 from separations import config as sweep_config
 from separations.data import generate, generate_disjoint, to_table
 from separations.results import write_table
+from separations.runner import rung_steps, survivors
 from separations.summary import cells
-from separations.train import lr_scores, rung_steps, survivors, train_job
+from separations.train import lr_scores, train_job
 
 
 def simulate_pruning(full: pd.DataFrame, spec: dict) -> pd.DataFrame:

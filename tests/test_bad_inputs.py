@@ -250,7 +250,7 @@ def test_input_pairs_are_answered_in_one_line(valid, tmp_path, capsys, pair, exp
     assert expected in one_line(capsys.readouterr().err)
 
 
-@pytest.mark.parametrize("name", ["metrics", "istree", "constructions", "critical_width"])
+@pytest.mark.parametrize("name", ["metrics", "istree", "constructions", "critical_width", "recall"])
 def test_every_result_table_is_schema_checked_on_read(valid, capsys, name):
     """The report and figures read every table of config.yaml `results` checked."""
     with pytest.raises(SystemExit) as error:

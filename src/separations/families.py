@@ -54,6 +54,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("retnet",      "retnet:RetNet",                      "RetNet", 6,  True,  True,  12),
     Family("linear",      "linear_attention:LinearTransformer", "LinTF",  6,  True,  True,  12),
     Family("gru",         "gru:GRU",                            "GRU",    3,  False, True,  6),
+    Family("hybrid",      "hybrid:Hybrid",                      "Hybrid", 6,  True,  False, 12),
 ]}
 # fmt: on
 

@@ -9,7 +9,8 @@ the same numbers:
   resumed run sees the batches an uninterrupted one would.
 - :class:`StopFlag` and :class:`Interrupted`: SIGTERM, SIGUSR1 and SIGINT become a checkpoint and
   a clean stop.
-- :func:`completed_runs`: the runs of a job, finished ones read back instead of retrained.
+- :func:`successive_halving`: the runs of a job, pruned by learning rate at the rungs of its
+  ``pruning``; finished ones read back instead of retrained.
 - :func:`job_cli`: the command line of a training job (arguments, logging, exit status).
 """
 
@@ -30,6 +31,7 @@ import torch
 
 from .data import read_batch
 from .results import write_table
+from .summary import ranked_learning_rates
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -189,19 +191,69 @@ class ResumableRun:
                 save()
 
 
-def completed_runs(runs: list[ResumableRun], train, table):
-    """Each run with its rows, in order: read back if an earlier attempt finished it, otherwise
-    trained by ``train(run)``, written to its finished-run file (``table(rows)``) and its
-    checkpoint removed."""
-    for run in runs:
-        rows = run.finished_rows()
-        if rows is None:
-            rows = train(run)
-            write_table(table(rows), run.done_path)
-            run.ckpt_path.unlink(missing_ok=True)
-        else:
-            log.info("%s: already finished, skipping", run.name)
-        yield run, rows
+def rung_steps(spec: dict[str, Any]) -> list[int]:
+    """Steps at which learning-rate pruning compares the runs: each rung's fraction of
+    ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
+    pruning = spec.get("pruning")
+    if not pruning or len(spec["learning_rates"]) < 2:
+        return []
+    every, total = spec["eval_every"], spec["max_steps"]
+    steps = {max(every, round(f * total / every) * every) for f in pruning["rungs"]}
+    return sorted(s for s in steps if s < total)
+
+
+def survivors(scores: dict[float, float], keep: float) -> list[float]:
+    """The learning rates successive halving keeps: the best ``ceil(keep * n)`` (at least one) by
+    score, ties to the smaller rate (deterministic)."""
+    count = max(1, math.ceil(keep * len(scores)))
+    return sorted(ranked_learning_rates(scores)[:count])
+
+
+def successive_halving(runs: dict, spec: dict[str, Any], train_run, *, score, table) -> dict:
+    """Train every run of a job, ``runs`` keyed by (learning rate, seed), under the job's
+    ``pruning`` (successive halving; none: every run to the end). Returns the rows of every run.
+
+    All runs first train to the first rung (:func:`rung_steps`); the learning rates that
+    ``score(rows_by_run, rates)`` (higher is better, per rate) ranks lower stop there, pruned
+    (``train_run(run, until, prune=True)`` closes them), the rest go on to the next rung, and the
+    last survivors train to ``max_steps``. A run that ends is written to its finished-run file
+    (``table(rows)``) and its checkpoint removed; a finished run is read back, not retrained.
+    Every decision is a function of the recorded validation rows, so a resumed job makes the same
+    ones.
+    """
+    finished: dict = {}
+
+    def advance(keys, until=None, prune=False) -> dict:
+        rows = {}
+        for key in keys:
+            run = runs[key]
+            if key in finished:
+                rows[key] = finished[key]
+                continue
+            done_rows = run.finished_rows()
+            if done_rows is None:
+                done_rows = train_run(run, until, prune)
+                if done_rows and done_rows[-1]["final"]:
+                    write_table(table(done_rows), run.done_path)
+                    run.ckpt_path.unlink(missing_ok=True)
+            else:
+                log.info("%s: already finished, skipping", run.name)
+            if done_rows and done_rows[-1]["final"]:
+                finished[key] = done_rows
+            rows[key] = done_rows
+        return rows
+
+    alive = list(spec["learning_rates"])
+    keep = (spec.get("pruning") or {}).get("keep", 1.0)
+    for rung in rung_steps(spec):
+        keys = [k for k in runs if k[0] in alive]
+        rows = advance(keys, until=rung)
+        kept = survivors(score(rows, alive), keep)
+        log.info("rung at step %d: keeping learning rates %s of %s", rung, kept, alive)
+        advance([k for k in keys if k[0] not in kept], until=rung, prune=True)
+        alive = kept
+    advance([k for k in runs if k[0] in alive])
+    return {key: finished[key] for key in runs}
 
 
 def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
@@ -221,7 +273,7 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
     )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
     parser.add_argument("--data", required=True, help="validation-set Parquet (selects)")
-    parser.add_argument("--test", help="held-out test-set Parquet (reported); paper 1 only")
+    parser.add_argument("--test", help="held-out test-set Parquet (reported)")
     parser.add_argument("--out", required=True, help="results Parquet to write")
     parser.add_argument("--log", help="log file (progress lines are appended)")
     parser.add_argument("--threads", type=int, default=1)

@@ -139,7 +139,7 @@ def _at_edge(cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: f
 def ranked_learning_rates(scores) -> list[float]:
     """Learning rates best first by score (a mapping rate -> mean over seeds of the selection
     metric), a tie to the smaller rate: the one order that picks a cell's rate (both papers) and
-    the rates successive halving keeps (:func:`separations.train.survivors`)."""
+    the rates successive halving keeps (:func:`separations.runner.survivors`)."""
     return sorted(scores, key=lambda lr: (-scores[lr], lr))
 
 

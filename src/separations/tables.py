@@ -15,6 +15,7 @@ from .retrieval.schema import ISTREE_SCHEMA
 RESULT_SCHEMAS = {
     "metrics": METRICS_SCHEMA,
     "critical_width": METRICS_SCHEMA,
+    "recall": METRICS_SCHEMA,
     "istree": ISTREE_SCHEMA,
     "constructions": CONSTRUCTIONS_SCHEMA,
 }

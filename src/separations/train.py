@@ -19,7 +19,6 @@ paper 2's trainer uses too; this module is paper 1's program.
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,13 @@ from .results import (
     read_metrics,
     write_table,
 )
-from .runner import ResumableRun, StopFlag, job_cli, pick_device
-from .summary import ranked_learning_rates
+from .runner import (
+    ResumableRun,
+    StopFlag,
+    job_cli,
+    pick_device,
+    successive_halving,
+)
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -203,17 +207,6 @@ class Run(ResumableRun):
         return rows
 
 
-def rung_steps(spec: dict[str, Any]) -> list[int]:
-    """Steps at which learning-rate pruning compares the runs: each rung's fraction of
-    ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
-    pruning = spec.get("pruning")
-    if not pruning or len(spec["learning_rates"]) < 2:
-        return []
-    every, total = spec["eval_every"], spec["max_steps"]
-    steps = {max(every, round(f * total / every) * every) for f in pruning["rungs"]}
-    return sorted(s for s in steps if s < total)
-
-
 def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]) -> dict:
     """Per learning rate, the mean over seeds of the best validation accuracy reached so far."""
     scores = {}
@@ -221,13 +214,6 @@ def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]
         best = [max(r["val_acc"] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
         scores[lr] = sum(best) / len(best)
     return scores
-
-
-def survivors(scores: dict[float, float], keep: float) -> list[float]:
-    """The learning rates successive halving keeps: the best ``ceil(keep * n)`` (at least one) by
-    score, ties to the smaller rate (deterministic)."""
-    count = max(1, math.ceil(keep * len(scores)))
-    return sorted(ranked_learning_rates(scores)[:count])
 
 
 def train_job(
@@ -279,39 +265,15 @@ def train_job(
         from tqdm import tqdm
 
         progress = tqdm(total=len(runs) * spec["max_steps"], desc=spec["job"], unit="step")
-    finished: dict[tuple[float, int], list[dict]] = {}
-
-    def advance(keys, until=None, prune=False) -> dict[tuple[float, int], list[dict]]:
-        """Train the runs ``keys`` to ``until``; a run that ends is written to its file."""
-        rows = {}
-        for key in keys:
-            run = runs[key]
-            if key in finished:
-                rows[key] = finished[key]
-                continue
-            done_rows = run.finished_rows()
-            if done_rows is None:
-                done_rows = run.train(val, test_set, until=until, prune=prune, progress=progress)
-                if done_rows and done_rows[-1]["final"]:
-                    write_table(metrics_table(done_rows), run.done_path)
-                    run.ckpt_path.unlink(missing_ok=True)
-            else:
-                log.info("%s: already finished, skipping", run.name)
-            if done_rows and done_rows[-1]["final"]:
-                finished[key] = done_rows
-            rows[key] = done_rows
-        return rows
-
-    alive = list(spec["learning_rates"])
-    keep = (spec.get("pruning") or {}).get("keep", 1.0)
-    for rung in rung_steps(spec):
-        keys = [k for k in runs if k[0] in alive]
-        rows = advance(keys, until=rung)
-        kept = survivors(lr_scores(rows, alive), keep)
-        log.info("rung at step %d: keeping learning rates %s of %s", rung, kept, alive)
-        advance([k for k in keys if k[0] not in kept], until=rung, prune=True)
-        alive = kept
-    advance([k for k in runs if k[0] in alive])
+    finished = successive_halving(
+        runs,
+        spec,
+        lambda run, until, prune: run.train(
+            val, test_set, until=until, prune=prune, progress=progress
+        ),
+        score=lr_scores,
+        table=metrics_table,
+    )
     if progress is not None:
         progress.close()
     rows = [row for key in runs for row in finished[key]]

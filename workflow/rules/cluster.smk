@@ -30,6 +30,7 @@ localrules:
     test_set,
     aggregate,
     retrieval_evaluation_set,
+    retrieval_test_set,
     retrieval_aggregate,
     constructions,
     figure,

@@ -17,9 +17,10 @@ rule figure:
         "../../envs/separations.yaml"
     params:
         inputs=lambda wildcards: input_flags(config["figures"][wildcards.name]),
+        verdicts=json.dumps(config["verdicts"], sort_keys=True),
     shell:
         "python -m separations.figures.{wildcards.name} {params.inputs} --out {output}"
-        " > {log} 2>&1"
+        " --verdicts {params.verdicts:q} > {log} 2>&1"
 
 
 rule tables:

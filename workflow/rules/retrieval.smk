@@ -7,15 +7,16 @@ include: "retrieval_common.smk"
 
 localrules:
     retrieval_evaluation_set,
+    retrieval_test_set,
     retrieval_aggregate,
 
 
 rule retrieval_evaluation_set:
-    """The fixed IsTree evaluation set of one (format, n), shared by the sweep's jobs."""
+    """The IsTree validation set of one (format, n), shared by the sweep's jobs: it selects."""
     output:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}.parquet",
+        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
     log:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}.log",
+        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.log",
     conda:
         "../../envs/separations.yaml"
     params:
@@ -26,10 +27,29 @@ rule retrieval_evaluation_set:
         " --params {params.spec[params]:q} --out {output} > {log} 2>&1"
 
 
+rule retrieval_test_set:
+    """The held-out IsTree test set of one (format, n), disjoint from its validation set."""
+    input:
+        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
+    output:
+        "results/{sweep}/istree/data/{fmt}/n{nodes}-test.parquet",
+    log:
+        "results/{sweep}/istree/data/{fmt}/n{nodes}-test.log",
+    conda:
+        "../../envs/separations.yaml"
+    params:
+        spec=retrieval_eval_set,
+    shell:
+        "python -m separations.data istree --length {wildcards.nodes}"
+        " --count {params.spec[test_count]} --seed {params.spec[test_seed]}"
+        " --params {params.spec[params]:q} --exclude {input} --out {output} > {log} 2>&1"
+
+
 rule retrieval_train:
     """One (format, family, size, n) IsTree cell: every learning rate and seed, resumable."""
     input:
-        data="results/{sweep}/istree/data/{fmt}/n{nodes}.parquet",
+        data="results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
+        test="results/{sweep}/istree/data/{fmt}/n{nodes}-test.parquet",
     output:
         metrics="results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/metrics.parquet",
     log:
@@ -47,7 +67,7 @@ rule retrieval_train:
         spec=lambda wildcards: json.dumps(retrieval_job(wildcards), sort_keys=True),
     shell:
         "exec python -m separations.retrieval.train --spec {params.spec:q}"
-        " --data {input.data} --out {output.metrics} --log {log} --threads {threads}"
+        " --data {input.data} --test {input.test} --out {output.metrics} --log {log} --threads {threads}"
         " 2> /dev/null"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import constructions, paper1, paper2
+from . import constructions, paper1, paper2, recall
 from .base import DEFAULT_SETTINGS, Claim, Verdict
 from .rules import (
     CONSISTENT,
@@ -26,7 +26,7 @@ from .rules import (
     VIOLATED,
 )
 
-CLAIMS: list[Claim] = [*paper1.CLAIMS, *constructions.CLAIMS, *paper2.CLAIMS]
+CLAIMS: list[Claim] = [*paper1.CLAIMS, *constructions.CLAIMS, *paper2.CLAIMS, *recall.CLAIMS]
 
 
 def evaluate(

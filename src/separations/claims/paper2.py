@@ -1,11 +1,11 @@
 """Paper 2's claims (Wen, Dang and Lyu, 2024), checked on the IsTree results.
 
-Each (format, family, n) becomes one cell: the best model size and learning rate by the answer
-accuracy of greedy generation (with the search tool in the retrieval format) at the run's last
-evaluation, the mean over seeds with an interval (Student t over seeds, Wilson per run). The rules
-of :mod:`.rules` decide, with paper 2's near-perfect threshold (config ``verdicts``). The IsTree
-trainer has no separate test set yet: its score is read on the set it is selected on, which the
-verdict names as a protocol gap whenever a cell has too few seeds or learning rates.
+Each (format, family, size, n) is one cell (:func:`separations.retrieval.summary.cells`): the
+learning rate validation chose, the held-out test accuracy of greedy generation (with the search
+tool in the retrieval format) of the last iterate, mean over seeds with its interval, and the flags
+that keep a failure from counting. Families are compared at the same size (matched parameter
+counts) and the same graph size; the rules of :mod:`.rules` decide, with paper 2's near-perfect
+threshold (config ``verdicts``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..retrieval.summary import final_runs
-from ..summary import best_learning_rate, seed_interval, wilson
+from ..retrieval.summary import cells as summary_cells
 from .base import Claim, Verdict, pct, protocol_for, rules_for
 from .rules import (
     FAILED,
@@ -36,39 +35,31 @@ LABEL = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "Hybrid"}
 FORMAT = {"nocot": "no CoT", "cot": "CoT", "retrieval": "retrieval"}
 
 
+def istree_table(results: Mapping[str, pd.DataFrame], settings) -> pd.DataFrame:
+    """The IsTree cells under the protocol, computed once per results mapping."""
+    cache = results.get("_cells", {})  # claims.evaluate shares one cache among the claims
+    if "istree:paper2" not in cache:
+        cache["istree:paper2"] = summary_cells(results["istree"], protocol_for(settings))
+    return cache["istree:paper2"]
+
+
 def istree_cells(results: Mapping[str, pd.DataFrame], settings) -> dict[tuple, Evidence]:
-    """(format, family, n) -> the best size and learning rate's evidence."""
-    confidence = protocol_for(settings).confidence
-    runs = final_runs(results["istree"])
+    """(format, family, size, n) -> the cell's evidence."""
     out: dict[tuple, Evidence] = {}
-    if runs.empty:
-        return out
-    for (fmt, family, n), group in runs.groupby(["format", "family", "n"]):
-        per_size: dict = {}  # size -> {learning rate -> its evidence}
-        for (size, lr), part in group.groupby(["size", "lr"]):
-            accs = part["gen_acc"].to_numpy(dtype=float)
-            t_low, t_high = seed_interval(accs, confidence)
-            bounds = [
-                wilson(round(a * s), int(s), confidence)
-                for a, s in zip(part["gen_acc"], part["eval_size"], strict=True)
-            ]
-            name = f"{LABEL.get(family, family)} ({size}), {FORMAT.get(fmt, fmt)}, n = {int(n)}"
-            cell = Evidence(
-                name=name,
-                acc=float(accs.mean()),
-                low=max(0.0, min(t_low, min(b[0] for b in bounds))),
-                high=min(1.0, max(t_high, max(b[1] for b in bounds))),
-                max_steps=int(part["max_steps"].iloc[0]),
-                seeds=int(part["seed"].nunique()),
-                learning_rates=int(group.loc[group["size"] == size, "lr"].nunique()),
-            )
-            per_size.setdefault(size, {})[lr] = cell
-        best = None
-        for by_lr in per_size.values():  # each size at its learning rate, chosen by paper 1's rule
-            cell = by_lr[best_learning_rate({lr: e.acc for lr, e in by_lr.items()})]
-            if best is None or cell.acc > best.acc:
-                best = cell
-        out[(fmt, family, int(n))] = best
+    for row in istree_table(results, settings).itertuples(index=False):
+        family, fmt = LABEL.get(row.family, row.family), FORMAT.get(row.format, row.format)
+        name = f"{family} ({row.size}), {fmt}, n = {int(row.n)}"
+        out[(row.format, row.family, row.size, int(row.n))] = Evidence(
+            name=name,
+            acc=float(row.acc),
+            low=float(row.low),
+            high=float(row.high),
+            max_steps=int(row.max_steps),
+            seeds=int(row.seeds),
+            learning_rates=int(row.n_lrs),
+            improving=bool(row.improving),
+            at_edge=bool(row.at_edge),
+        )
     return out
 
 
@@ -78,15 +69,24 @@ def _budget(cells: list[Evidence], results) -> str:
     caps = ", ".join(f"{c:,}" for c in sorted({e.max_steps for e in cells}))
     lrs = "/".join(str(n) for n in sorted({e.learning_rates for e in cells}))
     seeds = "/".join(str(n) for n in sorted({e.seeds for e in cells}))
-    minutes = final_runs(results["istree"])["wall_time"].sum() / 60
+    minutes = results["istree"].groupby(["job", "lr", "seed"])["wall_time"].max().sum() / 60
     return (
         f"{caps} steps $\\times$ {lrs} lr $\\times$ {seeds} seeds; "
         f"{minutes:.0f} CPU-min (all IsTree runs)"
     )
 
 
-def _ns(cells: dict, fmt: str, family: str) -> list[int]:
-    return sorted(n for (f, fam, n) in cells if f == fmt and fam == family)
+def _keys(cells: dict, fmt: str, family: str) -> list[tuple[str, int]]:
+    """The (size, n) at which ``family`` was run in ``fmt``, sorted."""
+    return sorted((size, n) for (f, fam, size, n) in cells if f == fmt and fam == family)
+
+
+def _largest_n(keys: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Per size, its largest n: where paper 2 says the recurrent model breaks."""
+    top: dict[str, int] = {}
+    for size, n in keys:
+        top[size] = max(n, top.get(size, n))
+    return sorted(top.items())
 
 
 def _verdict(outcome: Outcome, used: list[Evidence], results, numbers=None) -> Verdict:
@@ -102,89 +102,110 @@ def _direction(before: Evidence, after: Evidence) -> str:
     return "undecided, the intervals overlap"
 
 
+def _gap_at_largest_n(cells: dict, rules) -> tuple[list[Outcome], list[Evidence], tuple]:
+    """Transformer+CoT against Mamba+CoT at each size's largest common n (the separation)."""
+    both = sorted(set(_keys(cells, "cot", "transformer")) & set(_keys(cells, "cot", "mamba")))
+    outcomes, used = [], []
+    for size, n in _largest_n(both):
+        tf, mamba = cells[("cot", "transformer", size, n)], cells[("cot", "mamba", size, n)]
+        used += [tf, mamba]
+        outcomes.append(separation(tf, mamba, rules))
+    return outcomes, used, (_largest_n(both) or [None])[-1]
+
+
 def cot_helps_rnn(results, settings=None) -> Verdict:
-    """P2-COT: Mamba is better with CoT than without (both intervals apart), and Mamba with CoT
-    stays below the Transformer with CoT at the largest n."""
+    """P2-COT: Mamba is better with CoT than without (intervals apart at some (size, n), lower
+    nowhere), and Mamba with CoT stays below the Transformer with CoT at each size's largest n."""
     cells, rules = istree_cells(results, settings), rules_for(settings, "paper2")
-    common = sorted(set(_ns(cells, "nocot", "mamba")) & set(_ns(cells, "cot", "mamba")))
+    common = sorted(set(_keys(cells, "nocot", "mamba")) & set(_keys(cells, "cot", "mamba")))
     if not common:
         return Verdict("none", NOT_TESTED, reason="the sweep lacks Mamba with and without CoT")
-    outcomes, used = [], []
-    for n in common:
-        without, with_cot = cells[("nocot", "mamba", n)], cells[("cot", "mamba", n)]
+    helps, used = [], []
+    for size, n in common:
+        without, with_cot = cells[("nocot", "mamba", size, n)], cells[("cot", "mamba", size, n)]
         used += [without, with_cot]
         texts = (without.text(), with_cot.text())
         problem = protocol_problem([without, with_cot], rules)
         if problem:
-            outcomes.append(Outcome(INCONCLUSIVE, problem, texts))
+            helps.append(Outcome(INCONCLUSIVE, problem, texts))
         elif with_cot.low > without.high:
-            outcomes.append(Outcome(REPRODUCED, "", texts))
+            helps.append(Outcome(REPRODUCED, "", texts))
         elif with_cot.high < without.low:
-            outcomes.append(Outcome(NOT_REPRODUCED, f"CoT lowers Mamba at n = {n}", texts))
+            helps.append(Outcome(NOT_REPRODUCED, f"CoT lowers Mamba ({size}) at n = {n}", texts))
         else:
-            outcomes.append(Outcome(INCONCLUSIVE, f"intervals overlap at n = {n}", texts))
-    n = common[-1]
+            helps.append(Outcome(INCONCLUSIVE, f"intervals overlap at {size}, n = {n}", texts))
+    gap, gap_used, _ = _gap_at_largest_n(cells, rules)
+    size, n = max(common, key=lambda k: (k[1], k[0]))
+    without, with_cot = cells[("nocot", "mamba", size, n)], cells[("cot", "mamba", size, n)]
     numbers = {
-        "mamba-nocot": pct(cells[("nocot", "mamba", n)].acc),
-        "mamba-cot": pct(cells[("cot", "mamba", n)].acc),
+        "mamba-nocot": pct(without.acc),
+        "mamba-cot": pct(with_cot.acc),
         "n": str(n),
+        "size": size,
         # the direction, generated from the intervals (the text never types it)
-        "direction": _direction(cells[("nocot", "mamba", n)], cells[("cot", "mamba", n)]),
+        "direction": _direction(without, with_cot),
     }
-    tf = cells.get(("cot", "transformer", n))
+    tf = cells.get(("cot", "transformer", size, n))
     if tf is not None:
         numbers["tf-cot"] = pct(tf.acc)
-        used.append(tf)
-        outcomes.append(separation(tf, cells[("cot", "mamba", n)], rules))
-    return _verdict(every(outcomes), used, results, numbers)
+    outcome = every([decided_by_any(helps), decided_by_any(gap) if gap else Outcome(NOT_TESTED)])
+    return _verdict(outcome, used + gap_used, results, numbers)
 
 
 def istree_separation(results, settings=None) -> Verdict:
-    """P2-ISTREE: at the graph sizes tested, Transformer+CoT succeeds where Mamba+CoT fails."""
+    """P2-ISTREE: Transformer+CoT near-perfect at every graph size, and at each model size's
+    largest n it succeeds where Mamba+CoT (same size) fails."""
     cells, rules = istree_cells(results, settings), rules_for(settings, "paper2")
-    ns = sorted(set(_ns(cells, "cot", "transformer")) & set(_ns(cells, "cot", "mamba")))
-    if not ns:
+    tf_keys = _keys(cells, "cot", "transformer")
+    gap, used, largest = _gap_at_largest_n(cells, rules)
+    if not gap:
         return Verdict("none", NOT_TESTED, reason="the sweep lacks Transformer and Mamba with CoT")
-    outcomes, used = [], []
-    for n in ns:
-        tf, mamba = cells[("cot", "transformer", n)], cells[("cot", "mamba", n)]
-        used += [tf, mamba]
-        outcomes.append(separation(tf, mamba, rules))
-    mamba = [cells[("cot", "mamba", n)] for n in ns]
+    control = every([succeeds(cells[("cot", "transformer", *k)], rules) for k in tf_keys])
+    outcome = decided_by_any(gap)
+    if outcome.verdict == REPRODUCED and control.verdict != REPRODUCED:
+        outcome = Outcome(
+            INCONCLUSIVE,
+            "the Transformer with CoT is not near-perfect at every graph size: " + control.reason,
+            outcome.cells,
+        )
+    size, n = largest
     numbers = {
-        "tf-cot-min": pct(min(cells[("cot", "transformer", n)].acc for n in ns)),
-        "mamba-cot-max-n": pct(mamba[-1].acc),
-        "max-n": str(ns[-1]),
-        "ns": ", ".join(str(n) for n in ns),
+        "tf-cot-min": pct(min(cells[("cot", "transformer", *k)].acc for k in tf_keys)),
+        "mamba-cot-max-n": pct(cells[("cot", "mamba", size, n)].acc),
+        "tf-cot-max-n": pct(cells[("cot", "transformer", size, n)].acc),
+        "max-n": str(n),
+        "size": size,
+        "ns": ", ".join(str(k) for k in sorted({n for _, n in tf_keys})),
     }
-    return _verdict(decided_by_any(outcomes), used, results, numbers)
+    return _verdict(outcome, used, results, numbers)
 
 
 def _fixes(results, settings, fmt: str, family: str) -> Verdict:
-    """``family`` in ``fmt`` succeeds at an n where Mamba with plain CoT fails (a failure to
-    fix); where Mamba+CoT already succeeds there is nothing to fix and the cell decides nothing."""
+    """``family`` in ``fmt`` succeeds where Mamba with plain CoT (same size and n) fails; where
+    Mamba+CoT already succeeds there is nothing to fix and the cell decides nothing."""
     cells, rules = istree_cells(results, settings), rules_for(settings, "paper2")
-    ns = _ns(cells, fmt, family)
-    if not ns:
+    keys = _keys(cells, fmt, family)
+    if not keys:
         return Verdict("none", NOT_TESTED, reason=f"the sweep lacks {family} with {fmt}")
     outcomes, used = [], []
-    for n in ns:
-        fixed, broken = cells[(fmt, family, n)], cells.get(("cot", "mamba", n))
+    for size, n in keys:
+        fixed, broken = cells[(fmt, family, size, n)], cells.get(("cot", "mamba", size, n))
         used += [fixed] + ([broken] if broken else [])
         if broken is None:
-            outcomes.append(Outcome(INCONCLUSIVE, f"no Mamba+CoT at n = {n} to compare"))
+            outcomes.append(Outcome(INCONCLUSIVE, f"no Mamba+CoT at {size}, n = {n} to compare"))
             continue
         outcome = separation(fixed, broken, rules)
         if outcome.verdict == NOT_REPRODUCED:  # Mamba+CoT solved: nothing to fix here
             outcome = Outcome(
                 INCONCLUSIVE,
-                f"Mamba with plain CoT already solves n = {n}: no failure to fix",
+                f"Mamba with plain CoT already solves {size}, n = {n}: no failure to fix",
                 outcome.cells,
             )
         outcomes.append(outcome)
+    worst = min(keys, key=lambda k: cells[(fmt, family, *k)].acc)
     numbers = {
-        "min": pct(min(cells[(fmt, family, n)].acc for n in ns)),
-        "ns": ", ".join(str(n) for n in ns),
+        "min": pct(cells[(fmt, family, *worst)].acc),
+        "ns": ", ".join(str(k) for k in sorted({n for _, n in keys})),
     }
     return _verdict(decided_by_any(outcomes), used, results, numbers)
 
@@ -200,13 +221,19 @@ def hybrid_fixes_rnn(results, settings=None) -> Verdict:
 
 
 def no_cot_fails(results, settings=None) -> Verdict:
-    """P2-NOCOT: without CoT no model decides IsTree (every cell below the threshold)."""
+    """P2-NOCOT: without CoT no model decides IsTree as the graph grows: at the largest n of each
+    (family, size), every cell below the threshold. Smaller n are reported, not judged."""
     cells, rules = istree_cells(results, settings), rules_for(settings, "paper2")
-    nocot = [e for (f, _, _), e in sorted(cells.items()) if f == "nocot"]
-    if not nocot:
+    families = sorted({fam for (f, fam, _, _) in cells if f == "nocot"})
+    judged = [
+        cells[("nocot", family, size, n)]
+        for family in families
+        for size, n in _largest_n(_keys(cells, "nocot", family))
+    ]
+    if not judged:
         return Verdict("none", NOT_TESTED, reason="the sweep has no IsTree cells without CoT")
     outcomes = []
-    for cell in nocot:
+    for cell in judged:
         success = succeeds(cell, rules)
         if success.verdict == REPRODUCED:
             outcomes.append(Outcome(NOT_REPRODUCED, f"{cell.name} is solved", success.cells))
@@ -214,7 +241,8 @@ def no_cot_fails(results, settings=None) -> Verdict:
             outcomes.append(success)
         else:
             outcomes.append(Outcome(REPRODUCED, "", success.cells))
-    return _verdict(every(outcomes), nocot, results)
+    numbers = {"max": pct(max(c.acc for c in judged))}
+    return _verdict(every(outcomes), judged, results, numbers)
 
 
 CLAIMS: list[Claim] = [

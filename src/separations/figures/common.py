@@ -10,6 +10,8 @@ whose failure cannot count (learning rate at the edge of its grid, or still impr
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -323,7 +325,16 @@ def cli(
     parser = argparse.ArgumentParser(description=doc)
     add_input_option(parser)
     parser.add_argument("--out", required=True, help="figure file (.pdf or .png)")
+    parser.add_argument(
+        "--verdicts",
+        type=json.loads,
+        help="config.yaml's verdicts block as JSON (thresholds, interval level), for the figures "
+        "whose draw() takes settings",
+    )
     args = parser.parse_args(argv)
-    save(draw(load_results(args.input, RESULT_SCHEMAS)), args.out)
+    results = load_results(args.input, RESULT_SCHEMAS)
+    wants_settings = "settings" in inspect.signature(draw).parameters
+    fig = draw(results, settings=args.verdicts) if wants_settings else draw(results)
+    save(fig, args.out)
     print(f"wrote {args.out}")
     return 0

@@ -1,49 +1,37 @@
 """Paper 2: IsTree accuracy against the number of nodes n, one panel per answer format.
 
-One line per model family and size: the answer accuracy of greedy generation (with the search tool
-answering queries in the retrieval format) at each run's last evaluation, best learning rate per
-cell (:func:`separations.retrieval.summary.best_cells`), with its Wilson 95% interval on the
-evaluation set (bars). Only formats with results get a panel; chance dotted.
+One line per model family and size (labelled with its trainable parameters): the held-out test
+accuracy of greedy generation (with the search tool answering queries in the retrieval format) of
+each run's last iterate, at the learning rate validation chose, mean over seeds
+(:func:`separations.retrieval.summary.cells`); bars: the cell's interval (Student t over seeds
+covering each run's Wilson interval, at the verdicts' confidence). Chance dotted, paper 2's
+near-perfect threshold dashed. Only formats with results get a panel.
 """
 
 import sys
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from ..retrieval.summary import CELL, FAMILY_LABELS, FORMAT_LABELS, best_cells
-from ..summary import wilson
-from .common import cli, note_figure
+from ..claims.base import protocol_for, rules_for
+from ..retrieval.summary import FAMILY_LABELS, FORMAT_LABELS, cells
+from .common import cli, note_figure, reference_lines
 
 FAMILIES = ["transformer", "mamba", "hybrid"]
 FORMATS = ["nocot", "cot", "retrieval"]
 MARKERS = ["o", "s", "^", "D", "v"]
 
 
-def with_intervals(table: pd.DataFrame) -> pd.DataFrame:
-    """best_cells with the evaluation size and the Wilson 95% interval of each cell's accuracy
-    (k = round(acc × eval size) successes out of the evaluation size)."""
-    best = best_cells(table)
-    if best.empty:
-        return best
-    sizes = table.groupby(CELL, dropna=False)["eval_size"].first().rename("eval_size")
-    best = best.join(sizes, on=CELL)
-    bounds = [
-        wilson(round(acc * n), int(n), 0.95)
-        for acc, n in zip(best["acc"], best["eval_size"], strict=True)
-    ]
-    return best.assign(low=[b[0] for b in bounds], high=[b[1] for b in bounds])
-
-
-def draw(results):
+def draw(results, settings=None):
     table = results["istree"]
-    best = with_intervals(table)
+    best = cells(table, protocol_for(settings))
+    threshold = 100 * rules_for(settings, "paper2").near_perfect
     formats = [f for f in FORMATS if f in set(best.get("format", []))]
     formats += sorted(set(best.get("format", [])) - set(FORMATS))
     if not formats:
         return note_figure("No IsTree results in this sweep.")
     families = [f for f in FAMILIES if f in set(best["family"])]
     families += sorted(set(best["family"]) - set(FAMILIES))
+    params = best.groupby(["family", "size"])["n_params"].mean()
     sizes = best.groupby("size")["n_params"].mean().sort_values().index.tolist()
     ns = sorted(best["n"].unique())
     chance = 100 * float(table["chance"].max()) if "chance" in table else 50.0
@@ -59,9 +47,7 @@ def draw(results):
             line = part[(part["family"] == family) & (part["size"] == size)].sort_values("n")
             acc = line["acc"] * 100
             dodge = (k - (len(lines) - 1) / 2) * 0.06 * (max(ns) - min(ns) or 4) / 4
-            label = FAMILY_LABELS.get(family, family)
-            if len(sizes) > 1:
-                label += f" ({size})"
+            label = f"{FAMILY_LABELS.get(family, family)} ({params[(family, size)] / 1000:.0f}k)"
             ax.errorbar(
                 line["n"] + dodge,
                 acc,
@@ -72,14 +58,14 @@ def draw(results):
                 capsize=3,
                 label=label,
             )
-        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+        reference_lines(ax, chance, threshold)
         ax.set_title(FORMAT_LABELS.get(fmt, fmt))
         pad = 0.08 * (max(ns) - min(ns)) or 1
         ax.set_xlim(min(ns) - pad, max(ns) + pad)
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.set_xlabel("n (nodes)")
         ax.set_ylim(-3, 103)
-    axes[0][0].set_ylabel("answer accuracy (%)\nbars: Wilson 95% interval")
+    axes[0][0].set_ylabel("test accuracy (%)\nbars: interval over seeds")
     legend = {}
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -88,10 +74,10 @@ def draw(results):
     labels = sorted(
         legend,
         key=lambda lab: next((i for i, r in enumerate(rank) if lab.startswith(r)), len(rank)),
-    )  # families in order, chance last
+    )  # families in order, chance and threshold last
     handles = [legend[lab] for lab in labels]
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 4), 1, 1))
     return fig
 
 

@@ -2,7 +2,8 @@
 
 One row per (run, evaluation): a run is one learning rate and seed of one job, a job one
 (format, family, size, n) cell. ``gen_*`` columns are null at evaluations without generation
-(generation runs at the final evaluation and every ``generate_every`` steps).
+(generation runs at the final evaluation and every ``generate_every`` steps); ``test_*`` columns
+are filled at the final evaluation of a run that was not pruned.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ ISTREE_SCHEMA = pa.schema(
         ("batch_size", pa.int32()),
         ("max_steps", pa.int64()),
         ("warmup_steps", pa.int64()),
-        ("eval_size", pa.int32()),
+        ("eval_size", pa.int32()),  # validation examples (choose the learning rate)
+        ("test_size", pa.int32()),  # held-out test examples (reported)
         ("chance", pa.float64()),
         # one evaluation
         ("step", pa.int64()),
@@ -46,6 +48,11 @@ ISTREE_SCHEMA = pa.schema(
         ("gen_malformed", pa.float64()),  # share of generations with a malformed query
         ("gen_unfinished", pa.float64()),  # share that never reached an answer
         ("final", pa.bool_()),  # the run's last evaluation
+        ("pruned", pa.bool_()),  # stopped at a rung of successive halving (never tested)
+        # the last iterate on the held-out test set (final rows of unpruned runs; else null)
+        ("test_gen_acc", pa.float64()),  # what the claims report
+        ("test_tf_exact", pa.float64()),
+        ("test_loss", pa.float64()),
         ("wall_time", pa.float64()),  # seconds of training and evaluation in this run so far
         *PROVENANCE_FIELDS,
     ]

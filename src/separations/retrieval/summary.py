@@ -1,21 +1,35 @@
-"""Summaries of an IsTree results table that the figure and the claims share.
+"""The cells of an IsTree results table under the verdict protocol: what the figure and claims read.
 
-The reporting rule: a run's score is its last evaluation (the paper reports the last iterate); a
-learning rate's score is the mean over seeds; a cell's score is its best learning rate, by the
-rule paper 1 uses (:func:`separations.summary.best_learning_rate`). The headline metric is
-``gen_acc`` (greedy generation with the tool); ``tf_exact`` (teacher-forced exact match of the
-whole supervised part) comes along.
+A run is one learning rate and seed of a (format, family, size, n) cell; its score is its last
+iterate (the paper reports the last iterate): ``gen_acc`` on the validation set, ``test_gen_acc``
+on the held-out test set (greedy generation with the search tool in the loop). A cell chooses its
+learning rate on validation (the mean ``gen_acc`` over seeds, among the rates that successive
+halving did not prune; :func:`separations.summary.best_learning_rate`) and reports that rate's
+test accuracy: the mean over seeds, with an interval that covers the Student-t interval over seeds
+and every run's Wilson interval. A cell carries the flags that keep a failure from counting: a run
+that hit its step cap still improving (validation exact match rose by more than the protocol's
+``improving_tolerance`` over the last quarter), and a chosen rate at the edge of its grid.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..summary import best_learning_rate
+from ..summary import (
+    BORDERLINE,
+    FAILED,
+    SOLVED,
+    Protocol,
+    best_learning_rate,
+    seed_interval,
+    wilson,
+)
 
 CELL = ["format", "family", "size", "n"]
 FAMILY_LABELS = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "Hybrid"}
 FORMAT_LABELS = {"nocot": "no CoT", "cot": "CoT", "retrieval": "retrieval CoT"}
+#: what the flags read: the validation curve of teacher-forced exact match
+CURVE = "tf_exact"
 
 
 def final_runs(table: pd.DataFrame) -> pd.DataFrame:
@@ -26,35 +40,94 @@ def final_runs(table: pd.DataFrame) -> pd.DataFrame:
     return last.sort_values("step").groupby(CELL + ["lr", "seed"], dropna=False).tail(1)
 
 
-def best_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per (format, family, size, n): the best learning rate's mean over seeds."""
+def _improving(curve: pd.DataFrame, tolerance: float) -> bool:
+    """The run hit its cap and its validation exact match rose by more than ``tolerance`` over
+    the last quarter of its budget."""
+    cap = int(curve["max_steps"].iloc[0])
+    if int(curve["step"].max()) < cap:  # stopped early: solved, diverged or pruned
+        return False
+    before = curve.loc[curve["step"] <= 0.75 * cap, CURVE]
+    return not before.empty and float(curve[CURVE].max() - before.max()) > tolerance
+
+
+def _curve_max(curves: pd.DataFrame, upto: int) -> float:
+    part = curves[curves["step"] <= upto]
+    return float(part.groupby("seed")[CURVE].max().mean())
+
+
+def _at_edge(curves: pd.DataFrame, lrs: list[float], chosen: float, tolerance: float) -> bool:
+    """The chosen rate is the grid's smallest or largest and its validation exact match beats its
+    neighbour's by more than ``tolerance`` at the last step both reached."""
+    if len(lrs) < 2 or chosen not in (lrs[0], lrs[-1]):
+        return False
+    neighbour = lrs[1] if chosen == lrs[0] else lrs[-2]
+    mine, theirs = curves[curves["lr"] == chosen], curves[curves["lr"] == neighbour]
+    upto = min(int(mine["step"].max()), int(theirs["step"].max()))
+    return _curve_max(mine, upto) - _curve_max(theirs, upto) > tolerance
+
+
+def cells(table: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
+    """One row per (format, family, size, n): the chosen rate, test accuracy with its interval,
+    the status against paper 2's threshold and the flags (see the module doc)."""
+    protocol = protocol or Protocol()
     runs = final_runs(table)
-    cols = CELL + ["acc", "tf_exact", "best_lr", "n_params", "seeds"]
     if runs.empty:
-        return pd.DataFrame(columns=cols)
-    per_lr = (
-        runs.groupby(CELL + ["lr"], dropna=False)
-        .agg(
-            acc=("gen_acc", "mean"),
-            tf_exact=("tf_exact", "mean"),
-            n_params=("n_params", "first"),
-            seeds=("seed", "nunique"),
+        return pd.DataFrame(columns=CELL + ["acc", "low", "high"])
+    if "pruned" not in runs:
+        runs = runs.assign(pruned=False)
+    curves_by_cell = dict(iter(table.groupby(CELL, dropna=False)))
+    rows = []
+    for key, group in runs.groupby(CELL, dropna=False):
+        lrs = sorted(group["lr"].unique())
+        finalists = [lr for lr in lrs if not group.loc[group["lr"] == lr, "pruned"].all()]
+        finalists = finalists or lrs
+        scores = {lr: float(group.loc[group["lr"] == lr, "gen_acc"].mean()) for lr in finalists}
+        chosen = best_learning_rate(scores)
+        mine = group[group["lr"] == chosen]
+        accs = mine["test_gen_acc"].to_numpy(dtype=float)
+        t_low, t_high = seed_interval(accs, protocol.confidence)
+        bounds = [
+            wilson(round(a * s), int(s), protocol.confidence)
+            for a, s in zip(accs, mine["test_size"], strict=True)
+        ]
+        low = max(0.0, min([t_low] + [b[0] for b in bounds]))
+        high = min(1.0, max([t_high] + [b[1] for b in bounds]))
+        curves = curves_by_cell[key]
+        chosen_curves = curves[curves["lr"] == chosen]
+        improving = any(
+            _improving(run, protocol.improving_tolerance)
+            for _, run in chosen_curves.groupby("seed")
         )
-        .reset_index()
-    )
-    chosen = []  # per cell, the row of its learning rate
-    for _, group in per_lr.groupby(CELL):
-        scores = dict(zip(group["lr"], group["acc"], strict=True))
-        chosen.append(group.index[group["lr"] == best_learning_rate(scores)][0])
-    best = per_lr.loc[chosen]
-    return best.rename(columns={"lr": "best_lr"})[cols].sort_values(CELL).reset_index(drop=True)
+        rows.append(
+            {
+                **dict(zip(CELL, key, strict=True)),
+                "best_lr": chosen,
+                "acc": float(accs.mean()),
+                "low": low,
+                "high": high,
+                "val_acc": scores[chosen],
+                "tf_exact": float(mine["test_tf_exact"].mean()),
+                "seeds": int(mine["seed"].nunique()),
+                "n_lrs": len(lrs),
+                "lrs": lrs,
+                "max_steps": int(group["max_steps"].iloc[0]),
+                "improving": improving,
+                "at_edge": _at_edge(curves, lrs, chosen, protocol.edge_tolerance),
+                "n_params": int(group["n_params"].iloc[0]),
+                "test_size": int(mine["test_size"].iloc[0]),
+                "val_size": int(mine["eval_size"].iloc[0]),
+                "pruned_runs": int(group["pruned"].sum()),
+                "steps_run": int(group["step"].sum()),
+                "wall_time": float(group["wall_time"].sum()),
+            }
+        )
+    return pd.DataFrame(rows).sort_values(CELL).reset_index(drop=True)
 
 
-def best_over_sizes(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per (format, family, n): the best size's cell."""
-    cells = best_cells(table)
-    if cells.empty:
-        return cells
-    keys = ["format", "family", "n"]
-    best = cells.sort_values(["acc", "n_params"], ascending=[False, True]).groupby(keys).head(1)
-    return best.sort_values(keys).reset_index(drop=True)
+def status(row, threshold: float) -> str:
+    """Solved / failed / borderline: where the cell's interval lies against ``threshold``."""
+    if row["low"] >= threshold:
+        return SOLVED
+    if row["high"] < threshold:
+        return FAILED
+    return BORDERLINE

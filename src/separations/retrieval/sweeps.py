@@ -38,6 +38,8 @@ NUMERIC_KEYS = (
     "generate_every",
     "threshold",
     "eval_size",
+    "test_size",
+    "pruning",
     "data_seed",
     "threads",
 )
@@ -138,7 +140,8 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
 
 
 def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The evaluation sets the jobs read, by ``<format>/n<n>``: count, seed and task parameters."""
+    """The evaluation sets the jobs read, by ``<format>/n<n>``: the validation set's count and
+    seed, the held-out test set's (drawn disjoint from validation) and the task parameters."""
     out: dict[str, dict[str, Any]] = {}
     for spec in jobs.values():
         key = f"{spec['format']}/n{spec['n']}"
@@ -147,6 +150,8 @@ def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "n": spec["n"],
             "count": spec["eval_size"],
             "seed": spec["data_seed"],
+            "test_count": spec["test_size"],
+            "test_seed": spec["data_seed"] + 1,
             "params": json.dumps(
                 {"format": spec["format"], "graph": spec["graph"]}, sort_keys=True
             ),
@@ -154,7 +159,8 @@ def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if key in out and out[key] != want:
             raise ConfigError(
                 f"config key retrieval.sweeps.{spec['sweep']}: jobs at format {spec['format']} and "
-                f"n={spec['n']} disagree on eval_size or data_seed (they share one evaluation set)"
+                f"n={spec['n']} disagree on eval_size, test_size or data_seed (they share the "
+                "evaluation sets)"
             )
         out[key] = want
     return out

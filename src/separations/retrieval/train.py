@@ -1,14 +1,20 @@
 """Train one IsTree job: every learning rate and seed of one (format, family, size, n) cell.
 
-    python -m separations.retrieval.train --spec '<json>' --data eval.parquet \\
-        --out metrics.parquet --log train.log --threads 1
+    python -m separations.retrieval.train --spec '<json>' --data validation.parquet \\
+        --test test.parquet --out metrics.parquet --log train.log --threads 1
 
 Protocol (paper 2): AdamW with weight decay 0, a linear warm-up over ``warmup_samples`` then a
 cosine decay to 0 at ``max_steps``, a fresh batch per step, next-token loss on the supervised
-tokens only. Every ``eval_every`` steps the run is scored on the fixed evaluation set by teacher
+tokens only. Every ``eval_every`` steps the run is scored on the fixed validation set by teacher
 forcing; greedy generation (with the search tool in the retrieval format) runs every
 ``generate_every`` steps (0: only at the end) and at the last evaluation. With a ``threshold`` a run
-stops early once its teacher-forced exact match reaches it.
+stops early once its teacher-forced exact match reaches it. The last iterate (the paper reports
+it) is then scored on the held-out test set, with generation: that is what the claims report;
+validation chooses the learning rate.
+
+With ``pruning`` (successive halving, :func:`separations.runner.successive_halving`) every run
+first trains to a rung; the learning rates with the higher mean validation loss over seeds stop
+there (``pruned``, never tested).
 
 Runs checkpoint every ``checkpoint_every`` steps and on SIGTERM/SIGUSR1/SIGINT; training batches are
 a pure function of (seed, step), so a resumed run gives the same numbers as an uninterrupted one.
@@ -30,7 +36,7 @@ from .. import checkpoint
 from ..data import read_batch
 from ..models.lm import build, count_trainable
 from ..results import provenance, write_table
-from ..runner import ResumableRun, StopFlag, completed_runs, job_cli, pick_device
+from ..runner import ResumableRun, StopFlag, job_cli, pick_device, successive_halving
 from ..tasks import build_task
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
@@ -70,7 +76,8 @@ class Run(ResumableRun):
     def read_rows(self, path: Path) -> list[dict]:
         return schema.read(path).to_pylist()
 
-    def train(self, val) -> list[dict]:
+    def train(self, val, test, *, until: int | None = None, prune: bool = False) -> list[dict]:
+        """Train to step ``until`` (None: to the end); ``prune`` ends the run where it stands."""
         spec, task = self.spec, self.task
         torch.manual_seed(self.seed)
         model = build_model(spec, task.vocab_size).to(self.device)
@@ -107,6 +114,7 @@ class Run(ResumableRun):
             "max_steps": total,
             "warmup_steps": warmup,
             "eval_size": len(val),
+            "test_size": len(test),
             "chance": 0.5,
             **provenance(self.hash, self.device.type),
         }
@@ -138,6 +146,16 @@ class Run(ResumableRun):
             scores = tf
             if gen:  # the teacher-forced pass above is reused, not repeated
                 add_generation(model, val, spec["format"], vocab, spec["eval_batch_size"], scores)
+            tested = {}
+            if final:  # the last iterate on the held-out test set
+                held_out = evaluate(
+                    model, test, spec["format"], vocab, spec["eval_batch_size"], generate_too=True
+                )
+                tested = {
+                    "test_gen_acc": held_out.gen_acc,
+                    "test_tf_exact": held_out.tf_exact,
+                    "test_loss": held_out.val_loss,
+                }
             state["wall"] += time.perf_counter() - started
             state["rows"].append(
                 {
@@ -152,6 +170,9 @@ class Run(ResumableRun):
                     "gen_malformed": scores.gen_malformed,
                     "gen_unfinished": scores.gen_unfinished,
                     "final": final,
+                    "pruned": False,
+                    **dict.fromkeys(TEST_FIELDS),
+                    **tested,
                     "wall_time": state["wall"],
                 }
             )
@@ -174,7 +195,7 @@ class Run(ResumableRun):
             tokens = batch.inputs
             return lm_loss(model(tokens), tokens, batch.extra["supervised"])
 
-        return self.steps(
+        rows = self.steps(
             state,
             optimizer=opt,
             loss_of=loss_of,
@@ -182,7 +203,42 @@ class Run(ResumableRun):
             record=record,
             save=save,
             scheduler=sched,
+            until=until,
         )
+        if prune and not rows[-1]["final"]:
+            rows[-1].update(final=True, pruned=True)
+            log.info("%s: pruned at step %d", self.name, state["step"])
+        return rows
+
+
+#: the held-out test scores, filled at a run's last evaluation (null elsewhere and when pruned)
+TEST_FIELDS = ("test_gen_acc", "test_tf_exact", "test_loss")
+
+
+def rung_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]) -> dict:
+    """Per learning rate, minus the mean over seeds of the lowest validation loss so far: the
+    rung score of successive halving (exact match is still 0 for every rate at an early rung;
+    the loss already orders them)."""
+    scores = {}
+    for lr in lrs:
+        best = [min(r["val_loss"] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
+        scores[lr] = -sum(best) / len(best)
+    return scores
+
+
+def _read_set(path, spec: dict[str, Any], name: str):
+    meta, batch = read_batch(path)
+    params = json.loads(meta.get("params", "{}"))
+    if (
+        meta.get("task") != "istree"
+        or int(meta.get("length", -1)) != spec["n"]
+        or params.get("format") != spec["format"]
+    ):
+        raise ValueError(
+            f"{path}: {name} set is for {meta.get('task')} {params.get('format')} at "
+            f"n={meta.get('length')}, not istree {spec['format']} at n={spec['n']}"
+        )
+    return batch
 
 
 def train_job(
@@ -190,6 +246,7 @@ def train_job(
     data: str | Path,
     out: str | Path,
     *,
+    test: str | Path | None = None,
     threads: int = 1,
     device: str = "auto",
     checkpoint_dir: str | Path | None = None,
@@ -200,29 +257,24 @@ def train_job(
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.parent / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     task = build_task("istree", spec["n"], {"format": spec["format"], "graph": spec["graph"]})
-    meta, val = read_batch(data)
-    params = json.loads(meta.get("params", "{}"))
-    if (
-        meta.get("task") != "istree"
-        or int(meta.get("length", -1)) != spec["n"]
-        or params.get("format") != spec["format"]
-    ):
-        raise ValueError(
-            f"{data}: evaluation set is for {meta.get('task')} {params.get('format')} at "
-            f"n={meta.get('length')}, not istree {spec['format']} at n={spec['n']}"
-        )
+    val = _read_set(data, spec, "validation").to(dev)
+    test_set = _read_set(test or data, spec, "test").to(dev)
     stop = StopFlag()
     stop.install()
-    runs = [
-        Run(spec, task, lr, seed, dev, ckpt_dir, stop)
+    runs = {
+        (lr, seed): Run(spec, task, lr, seed, dev, ckpt_dir, stop)
         for lr in spec["learning_rates"]
         for seed in spec["seeds"]
-    ]
+    }
     log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
-    val = val.to(dev)
-    rows: list[dict] = []
-    for _, finished in completed_runs(runs, lambda run: run.train(val), schema.table):
-        rows.extend(finished)
+    finished = successive_halving(
+        runs,
+        spec,
+        lambda run, until, prune: run.train(val, test_set, until=until, prune=prune),
+        score=rung_scores,
+        table=schema.table,
+    )
+    rows = [row for key in runs for row in finished[key]]
     table = schema.table(rows)
     write_table(table, out)
     log.info("wrote %s (%d rows)", out, len(rows))
