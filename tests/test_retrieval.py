@@ -571,6 +571,44 @@ def synthetic_results(acc, seeds=(0, 1, 2), lrs=(3e-4, 1e-3, 3e-3)):
     return {"istree": schema.table(rows).to_pandas()}
 
 
+def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
+    from separations.retrieval.summary import cells
+
+    rows = []
+    for lr, val, test in [(1e-3, 0.6, 0.55), (3e-3, 0.7, 0.65), (1e-2, 0.5, 0.5)]:
+        for seed in (0, 1, 2):
+            for step in (0, 50, 80, 100):
+                final = step == 100
+                rows.append(
+                    {name: None for name in schema.ISTREE_SCHEMA.names}
+                    | {
+                        "format": "cot",
+                        "family": "mamba",
+                        "size": "s",
+                        "n": 10,
+                        "lr": lr,
+                        "seed": seed,
+                        "step": step,
+                        "max_steps": 100,
+                        "final": final,
+                        "pruned": False,
+                        "eval_size": 500,
+                        "test_size": 1000,
+                        "n_params": 10,
+                        "wall_time": 1.0,
+                        # the middle rate's exact match is still rising at the cap
+                        "tf_exact": step / 100 * (0.5 if lr == 3e-3 else 0.1),
+                        "gen_acc": val if final else None,
+                        "test_gen_acc": test if final else None,
+                        "test_tf_exact": 0.0 if final else None,
+                    }
+                )
+    cell = cells(schema.table(rows).to_pandas()).iloc[0]
+    assert cell["best_lr"] == 3e-3 and cell["acc"] == pytest.approx(0.65)
+    assert cell["low"] < 0.65 < cell["high"] and cell["seeds"] == 3 and cell["n_lrs"] == 3
+    assert cell["improving"] and not cell["at_edge"]
+
+
 PAPER2_IDS = ("P2-COT", "P2-ISTREE", "P2-NOCOT", "P2-RAG", "P2-HYBRID")
 
 

@@ -209,6 +209,34 @@ def survivors(scores: dict[float, float], keep: float) -> list[float]:
     return sorted(ranked_learning_rates(scores)[:count])
 
 
+def job_runs(
+    spec: dict[str, Any],
+    run_class: type[ResumableRun],
+    task: Task,
+    out: str | Path,
+    *,
+    threads: int,
+    device: str,
+    checkpoint_dir: str | Path | None,
+) -> tuple[dict, torch.device]:
+    """A job's runs, one per (learning rate, seed), and the device they train on: sets torch's
+    threads, creates the checkpoint folder (default: ``<out folder>/checkpoints``) and installs
+    the stop flag that turns a signal into a checkpoint."""
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(out).parent / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    stop = StopFlag()
+    stop.install()
+    runs = {
+        (lr, seed): run_class(spec, task, lr, seed, dev, ckpt_dir, stop)
+        for lr in spec["learning_rates"]
+        for seed in spec["seeds"]
+    }
+    log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
+    return runs, dev
+
+
 def successive_halving(runs: dict, spec: dict[str, Any], train_run, *, score, table) -> dict:
     """Train every run of a job, ``runs`` keyed by (learning rate, seed), under the job's
     ``pruning`` (successive halving; none: every run to the end). Returns the rows of every run.

@@ -69,16 +69,17 @@ def seed_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _still_improving(group: pd.DataFrame, tolerance: float) -> bool:
-    """Validation accuracy rose by more than ``tolerance`` over the last quarter of the budget."""
+def still_improving(group: pd.DataFrame, tolerance: float, column: str = "val_acc") -> bool:
+    """One run's curve (rows with ``step``, ``max_steps`` and ``column``): it hit its cap and
+    ``column`` rose by more than ``tolerance`` over the last quarter of the budget."""
     last = int(group["step"].max())
     cut = 0.75 * int(group["max_steps"].iloc[0])
     if last < int(group["max_steps"].iloc[0]):  # stopped early: solved, diverged or pruned
         return False
-    before = group.loc[group["step"] <= cut, "val_acc"]
+    before = group.loc[group["step"] <= cut, column]
     if before.empty:
         return False
-    return bool(group["val_acc"].max() - before.max() > tolerance)
+    return bool(group[column].max() - before.max() > tolerance)
 
 
 def runs(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
@@ -105,7 +106,7 @@ def runs(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFram
     solved = df[df["solved"]].groupby(keys, dropna=False)["step"].min().rename("solved_step")
     out = out.merge(solved.reset_index(), on=keys, how="left")
     improving = grouped.apply(
-        lambda g: _still_improving(g, protocol.improving_tolerance), include_groups=False
+        lambda g: still_improving(g, protocol.improving_tolerance), include_groups=False
     )
     out = out.merge(improving.rename("improving").reset_index(), on=keys, how="left")
     bounds = [
@@ -118,22 +119,25 @@ def runs(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFram
     return out
 
 
-def _val_curve_max(metrics: pd.DataFrame, upto: int) -> float:
-    """Mean over seeds of the best validation accuracy reached by step ``upto``."""
+def _curve_max(metrics: pd.DataFrame, upto: int, column: str) -> float:
+    """Mean over seeds of the best ``column`` reached by step ``upto``."""
     part = metrics[metrics["step"] <= upto]
-    return float(part.groupby("seed")["val_acc"].max().mean())
+    return float(part.groupby("seed")[column].max().mean())
 
 
-def _at_edge(cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: float) -> bool:
+def at_edge(
+    cell_metrics: pd.DataFrame, lrs: list[float], chosen: float, tol: float, column: str = "val_acc"
+) -> bool:
     """The chosen rate is the grid's smallest or largest and beats its neighbour by more than
-    ``tol`` at the last step both reached: the optimum may lie outside the grid."""
+    ``tol`` (in validation ``column``) at the last step both reached: the optimum may lie outside
+    the grid."""
     if len(lrs) < 2 or chosen not in (lrs[0], lrs[-1]):
         return False
     neighbour = lrs[1] if chosen == lrs[0] else lrs[-2]
     mine = cell_metrics[cell_metrics["lr"] == chosen]
     theirs = cell_metrics[cell_metrics["lr"] == neighbour]
     upto = min(int(mine["step"].max()), int(theirs["step"].max()))
-    return _val_curve_max(mine, upto) - _val_curve_max(theirs, upto) > tol
+    return _curve_max(mine, upto, column) - _curve_max(theirs, upto, column) > tol
 
 
 def ranked_learning_rates(scores) -> list[float]:
@@ -191,7 +195,7 @@ def cells(metrics: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFra
                 "seeds": int(mine["seed"].nunique()),
                 "n_lrs": len(lrs),
                 "lrs": lrs,
-                "at_edge": _at_edge(cell_metrics, lrs, chosen, protocol.edge_tolerance),
+                "at_edge": at_edge(cell_metrics, lrs, chosen, protocol.edge_tolerance),
                 "improving": bool(mine["improving"].any()),
                 "solved_step": float(mine["solved_step"].max()),
                 "val_acc": float(per_lr[chosen]),

@@ -36,13 +36,7 @@ from .results import (
     read_metrics,
     write_table,
 )
-from .runner import (
-    ResumableRun,
-    StopFlag,
-    job_cli,
-    pick_device,
-    successive_halving,
-)
+from .runner import ResumableRun, job_cli, job_runs, successive_halving
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -235,11 +229,6 @@ def train_job(
     rest go on to the next rung, and the last survivors train to ``max_steps``. Every decision is
     a function of the recorded validation rows, so a resumed job makes the same ones.
     """
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    out = Path(out)
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.parent / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     task = build_task(spec["task"], spec["length"], spec["task_params"])
     sets = {}
     for name, path in (("validation", data), ("test", test or data)):
@@ -250,14 +239,9 @@ def train_job(
                 f" not {spec['task']} at N={spec['length']}"
             )
     val, test_set = sets["validation"], sets["test"]
-    stop = StopFlag()
-    stop.install()
-    runs = {
-        (lr, seed): Run(spec, task, lr, seed, dev, ckpt_dir, stop)
-        for lr in spec["learning_rates"]
-        for seed in spec["seeds"]
-    }
-    log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
+    runs, _ = job_runs(
+        spec, Run, task, out, threads=threads, device=device, checkpoint_dir=checkpoint_dir
+    )
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     progress = None

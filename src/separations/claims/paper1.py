@@ -49,17 +49,7 @@ def task_cells(results: Mapping[str, pd.DataFrame], task: str, settings) -> pd.D
 
 
 def evidence(row) -> Evidence:
-    return Evidence(
-        name=f"{row.label}, N = {int(row.length)}",
-        acc=float(row.acc),
-        low=float(row.low),
-        high=float(row.high),
-        max_steps=int(row.max_steps),
-        seeds=int(row.seeds),
-        learning_rates=int(row.n_lrs),
-        improving=bool(row.improving),
-        at_edge=bool(row.at_edge),
-    )
+    return Evidence.of_cell(row, f"{row.label}, N = {int(row.length)}")
 
 
 def recurrent(table: pd.DataFrame) -> pd.DataFrame:

@@ -49,17 +49,7 @@ def istree_cells(results: Mapping[str, pd.DataFrame], settings) -> dict[tuple, E
     for row in istree_table(results, settings).itertuples(index=False):
         family, fmt = LABEL.get(row.family, row.family), FORMAT.get(row.format, row.format)
         name = f"{family} ({row.size}), {fmt}, n = {int(row.n)}"
-        out[(row.format, row.family, row.size, int(row.n))] = Evidence(
-            name=name,
-            acc=float(row.acc),
-            low=float(row.low),
-            high=float(row.high),
-            max_steps=int(row.max_steps),
-            seeds=int(row.seeds),
-            learning_rates=int(row.n_lrs),
-            improving=bool(row.improving),
-            at_edge=bool(row.at_edge),
-        )
+        out[(row.format, row.family, row.size, int(row.n))] = Evidence.of_cell(row, name)
     return out
 
 
@@ -152,6 +142,38 @@ def cot_helps_rnn(results, settings=None) -> Verdict:
     return _verdict(outcome, used + gap_used, results, numbers)
 
 
+def _study_numbers(results, settings) -> dict[str, str]:
+    """What the paper says about the IsTree sweep: its grid, sizes, protocol and cost."""
+    table = results["istree"]
+    cells = istree_table(results, settings)
+    runs = table[table["final"]]
+    label = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "hybrid"}
+    params = []
+    for family in ("transformer", "mamba", "hybrid"):
+        counts = cells.loc[cells["family"] == family, "n_params"]
+        if len(counts):
+            low, high = int(counts.min()), int(counts.max())
+            span = f"{low:,}" if low == high else f"{low:,}--{high:,}"
+            params.append(f"{label[family]} {span}")
+    out = {
+        "sizes": ", ".join(sorted(set(cells["size"]))),
+        "params": "; ".join(params),
+        "steps": ", ".join(f"{int(c):,}" for c in sorted(set(table["max_steps"]))),
+        "learning-rates": ", ".join(f"{lr:g}" for lr in sorted(set(table["lr"]))),
+        "seeds": str(table["seed"].nunique()),
+        "val-size": ", ".join(str(int(v)) for v in sorted(set(table["eval_size"]))),
+        "test-size": ", ".join(str(int(v)) for v in sorted(set(table["test_size"].dropna()))),
+        "n-runs": str(len(runs)),
+        "n-pruned": str(int(runs["pruned"].sum())),
+        "n-cells": str(len(cells)),
+        "cpu-minutes": f"{runs['wall_time'].sum() / 60:.0f}",
+    }
+    for fmt in ("nocot", "cot", "retrieval"):
+        ns = sorted({int(n) for n in cells.loc[cells["format"] == fmt, "n"]})
+        out[f"ns-{fmt}"] = ", ".join(str(n) for n in ns) or "none"
+    return out
+
+
 def istree_separation(results, settings=None) -> Verdict:
     """P2-ISTREE: Transformer+CoT near-perfect at every graph size, and at each model size's
     largest n it succeeds where Mamba+CoT (same size) fails."""
@@ -176,7 +198,7 @@ def istree_separation(results, settings=None) -> Verdict:
         "max-n": str(n),
         "size": size,
         "ns": ", ".join(str(k) for k in sorted({n for _, n in tf_keys})),
-    }
+    } | _study_numbers(results, settings)
     return _verdict(outcome, used, results, numbers)
 
 

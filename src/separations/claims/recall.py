@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..summary import FAILED, SOLVED, cells
 from .base import Claim, Evidence, Outcome, Verdict, pct, protocol_for, rules_for
+from .paper1 import budget
 from .rules import NOT_TESTED, decided_by_any, every, separation, succeeds
 
 TASK = "mqar"
@@ -53,17 +54,8 @@ def recall_cells(results: Mapping[str, pd.DataFrame], settings) -> pd.DataFrame:
 
 
 def evidence(row) -> Evidence:
-    return Evidence(
-        name=f"{row.label} ({int(row.n_params):,} parameters), N = {int(row.length)}",
-        acc=float(row.acc),
-        low=float(row.low),
-        high=float(row.high),
-        max_steps=int(row.max_steps),
-        seeds=int(row.seeds),
-        learning_rates=int(row.n_lrs),
-        improving=bool(row.improving),
-        at_edge=bool(row.at_edge),
-    )
+    name = f"{row.label} ({int(row.n_params):,} parameters), N = {int(row.length)}"
+    return Evidence.of_cell(row, name)
 
 
 def _cell(table: pd.DataFrame, model: str, length: int):
@@ -74,16 +66,6 @@ def _cell(table: pd.DataFrame, model: str, length: int):
 def key(row) -> str:
     """The name of a cell's numbers: ``mamba-d3-w32-N16``."""
     return f"{row.model}-d{int(row.depth)}-w{int(row.width)}-N{int(row.length)}"
-
-
-def _budget(used: pd.DataFrame) -> str:
-    if used.empty:
-        return ""
-    caps = ", ".join(f"{c:,}" for c in sorted(set(used["max_steps"])))
-    lrs = "/".join(str(n) for n in sorted(set(used["n_lrs"])))
-    seeds = "/".join(str(n) for n in sorted(set(used["seeds"])))
-    minutes = used["wall_time"].sum() / 60
-    return f"{caps} steps $\\times$ {lrs} lr $\\times$ {seeds} seeds; {minutes:.0f} CPU-min"
 
 
 def setup_numbers(table: pd.DataFrame) -> dict[str, str]:
@@ -165,7 +147,7 @@ def retrieval(results, settings=None) -> Verdict:
     numbers.update(setup_numbers(table))
     numbers["cells"] = str(len(table))
     numbers["decisive-cells"] = str(len(used))
-    return Verdict.of(outcome, numbers, _budget(shown), ours)
+    return Verdict.of(outcome, numbers, budget(shown), ours)
 
 
 CLAIMS = [

@@ -63,6 +63,22 @@ class Evidence:
     improving: bool = False
     at_edge: bool = False
 
+    @classmethod
+    def of_cell(cls, row, name: str) -> Evidence:
+        """A cell row of a summary table (``acc``, ``low``, ``high``, ``max_steps``, ``seeds``,
+        ``n_lrs``, ``improving``, ``at_edge``), named ``name``."""
+        return cls(
+            name=name,
+            acc=float(row.acc),
+            low=float(row.low),
+            high=float(row.high),
+            max_steps=int(row.max_steps),
+            seeds=int(row.seeds),
+            learning_rates=int(row.n_lrs),
+            improving=bool(row.improving),
+            at_edge=bool(row.at_edge),
+        )
+
     def status(self, threshold: float) -> str:
         if self.low >= threshold:
             return SOLVED

@@ -16,12 +16,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..summary import (
-    BORDERLINE,
-    FAILED,
-    SOLVED,
     Protocol,
+    at_edge,
     best_learning_rate,
     seed_interval,
+    still_improving,
     wilson,
 )
 
@@ -38,32 +37,6 @@ def final_runs(table: pd.DataFrame) -> pd.DataFrame:
         return table
     last = table[table["final"]]
     return last.sort_values("step").groupby(CELL + ["lr", "seed"], dropna=False).tail(1)
-
-
-def _improving(curve: pd.DataFrame, tolerance: float) -> bool:
-    """The run hit its cap and its validation exact match rose by more than ``tolerance`` over
-    the last quarter of its budget."""
-    cap = int(curve["max_steps"].iloc[0])
-    if int(curve["step"].max()) < cap:  # stopped early: solved, diverged or pruned
-        return False
-    before = curve.loc[curve["step"] <= 0.75 * cap, CURVE]
-    return not before.empty and float(curve[CURVE].max() - before.max()) > tolerance
-
-
-def _curve_max(curves: pd.DataFrame, upto: int) -> float:
-    part = curves[curves["step"] <= upto]
-    return float(part.groupby("seed")[CURVE].max().mean())
-
-
-def _at_edge(curves: pd.DataFrame, lrs: list[float], chosen: float, tolerance: float) -> bool:
-    """The chosen rate is the grid's smallest or largest and its validation exact match beats its
-    neighbour's by more than ``tolerance`` at the last step both reached."""
-    if len(lrs) < 2 or chosen not in (lrs[0], lrs[-1]):
-        return False
-    neighbour = lrs[1] if chosen == lrs[0] else lrs[-2]
-    mine, theirs = curves[curves["lr"] == chosen], curves[curves["lr"] == neighbour]
-    upto = min(int(mine["step"].max()), int(theirs["step"].max()))
-    return _curve_max(mine, upto) - _curve_max(theirs, upto) > tolerance
 
 
 def cells(table: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame:
@@ -95,7 +68,7 @@ def cells(table: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame
         curves = curves_by_cell[key]
         chosen_curves = curves[curves["lr"] == chosen]
         improving = any(
-            _improving(run, protocol.improving_tolerance)
+            still_improving(run, protocol.improving_tolerance, CURVE)
             for _, run in chosen_curves.groupby("seed")
         )
         rows.append(
@@ -112,7 +85,7 @@ def cells(table: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame
                 "lrs": lrs,
                 "max_steps": int(group["max_steps"].iloc[0]),
                 "improving": improving,
-                "at_edge": _at_edge(curves, lrs, chosen, protocol.edge_tolerance),
+                "at_edge": at_edge(curves, lrs, chosen, protocol.edge_tolerance, CURVE),
                 "n_params": int(group["n_params"].iloc[0]),
                 "test_size": int(mine["test_size"].iloc[0]),
                 "val_size": int(mine["eval_size"].iloc[0]),
@@ -122,12 +95,3 @@ def cells(table: pd.DataFrame, protocol: Protocol | None = None) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows).sort_values(CELL).reset_index(drop=True)
-
-
-def status(row, threshold: float) -> str:
-    """Solved / failed / borderline: where the cell's interval lies against ``threshold``."""
-    if row["low"] >= threshold:
-        return SOLVED
-    if row["high"] < threshold:
-        return FAILED
-    return BORDERLINE

@@ -36,7 +36,7 @@ from .. import checkpoint
 from ..data import read_batch
 from ..models.lm import build, count_trainable
 from ..results import provenance, write_table
-from ..runner import ResumableRun, StopFlag, job_cli, pick_device, successive_halving
+from ..runner import ResumableRun, job_cli, job_runs, successive_halving
 from ..tasks import build_task
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
@@ -251,22 +251,12 @@ def train_job(
     device: str = "auto",
     checkpoint_dir: str | Path | None = None,
 ) -> None:
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    out = Path(out)
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.parent / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     task = build_task("istree", spec["n"], {"format": spec["format"], "graph": spec["graph"]})
+    runs, dev = job_runs(
+        spec, Run, task, out, threads=threads, device=device, checkpoint_dir=checkpoint_dir
+    )
     val = _read_set(data, spec, "validation").to(dev)
     test_set = _read_set(test or data, spec, "test").to(dev)
-    stop = StopFlag()
-    stop.install()
-    runs = {
-        (lr, seed): Run(spec, task, lr, seed, dev, ckpt_dir, stop)
-        for lr in spec["learning_rates"]
-        for seed in spec["seeds"]
-    }
-    log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
     finished = successive_halving(
         runs,
         spec,
