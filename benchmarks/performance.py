@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from separations import cost
 from separations.models import FAMILIES, build_model
 from separations.models.lm import LanguageModel, Shape
 from separations.results import cpu_model, git_commit
@@ -447,7 +448,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
     command = "python benchmarks/performance.py " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(rows, peaks, args, command.strip()))
+    text = render(rows, peaks, args, command.strip())
+    if args.out.exists():  # keep the GPU-hours block of benchmarks/gpu_hours.py
+        old = args.out.read_text()
+        start, end = old.find(cost.BEGIN), old.find(cost.END)
+        if 0 <= start < end:
+            text = cost.write_block(text, old[start + len(cost.BEGIN) : end])
+    args.out.write_text(text)
     print(f"wrote {args.out}")
     return 0
 

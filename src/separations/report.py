@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import cost
 from .claims import DEFAULT_SETTINGS, VERDICTS, evaluate
 from .claims.base import protocol_for
 from .results import add_input_option, git_commit, load_results, write_atomic
@@ -195,13 +196,21 @@ def main(argv: list[str] | None = None) -> int:
         "--verdicts",
         help="the verdict settings as JSON (config.yaml `verdicts`; default: built in)",
     )
+    parser.add_argument(
+        "--cost-config",
+        help="config.yaml's parts the GPU-hours estimate of the `paper` sweep reads, as JSON "
+        "(separations.cost.config_part); without it the paper's gpu-hours-* values are absent",
+    )
     args = parser.parse_args(argv)
     results = load_results(args.input, RESULT_SCHEMAS)
     settings = json.loads(args.verdicts) if args.verdicts else DEFAULT_SETTINGS
     verdicts = evaluate(results, settings)  # once: both files read the same verdicts
+    values = numbers(results, args.sweep, settings, verdicts)
+    if args.cost_config:
+        values.update(cost.numbers(cost.sweep_estimates(json.loads(args.cost_config), "paper")))
     out = Path(args.outdir)
     for name, text in [
-        ("numbers.tex", numbers_tex(numbers(results, args.sweep, settings, verdicts))),
+        ("numbers.tex", numbers_tex(values)),
         ("claims.tex", claims_tex(results, settings, verdicts)),
     ]:
         write_atomic(out / name, lambda tmp, text=text: Path(tmp).write_text(text))

@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from separations import config as sweep_config  # noqa: E402
+from separations.cost import config_part as cost_config_part  # noqa: E402
 
 SWEEP = config["sweep"]
 JOBS = {name: sweep_config.job_specs(config, name) for name in config["sweeps"]}
