@@ -37,7 +37,7 @@ rule tables:
         inputs=input_flags(RESULTS),
         sweep=SWEEP,
         verdicts=json.dumps(config["verdicts"], sort_keys=True),
-        cost=json.dumps(cost_config_part(config), sort_keys=True),
+        cost=lambda wildcards: json.dumps(cost_config_part(config), sort_keys=True),
     shell:
         "python -m separations.report {params.inputs} --sweep {params.sweep}"
         " --verdicts {params.verdicts:q} --cost-config {params.cost:q}"
