@@ -629,6 +629,11 @@ def test_claims_compute_verdicts():
     assert {k: v.verdict for k, v in verdicts.items()} == dict.fromkeys(PAPER2_IDS, REPRODUCED)
     assert verdicts["P2-COT"].numbers["mamba-cot"] == "70.0\\%"
     assert verdicts["P2-COT"].numbers["direction"].startswith("yes")
+    istree_numbers = verdicts["P2-ISTREE"].numbers
+    assert istree_numbers["tf-vs-mamba"].startswith("above")
+    assert istree_numbers["mamba-cot-failed-ns"] == "8, 16"
+    assert istree_numbers["mamba-cot-solved-ns"] == "none"
+    assert istree_numbers["top-rate-cells"] == "0"  # the middle rate wins in this table
     # the positive control fails (decides nothing); retrieval is tested where nothing needs fixing
     bad = synthetic_results(
         {("transformer", "cot", 8): 0.6, ("mamba", "cot", 8): 0.99, ("mamba", "retrieval", 8): 1.0}

@@ -92,6 +92,15 @@ def _direction(before: Evidence, after: Evidence) -> str:
     return "undecided, the intervals overlap"
 
 
+def _compare(a: Evidence, b: Evidence) -> str:
+    """Where ``a`` stands against ``b``, in words generated from their intervals."""
+    if a.high < b.low:
+        return "below, the intervals apart"
+    if a.low > b.high:
+        return "above, the intervals apart"
+    return "level with (the intervals overlap)"
+
+
 def _gap_at_largest_n(cells: dict, rules) -> tuple[list[Outcome], list[Evidence], tuple]:
     """Transformer+CoT against Mamba+CoT at each size's largest common n (the separation)."""
     both = sorted(set(_keys(cells, "cot", "transformer")) & set(_keys(cells, "cot", "mamba")))
@@ -171,6 +180,16 @@ def _study_numbers(results, settings) -> dict[str, str]:
     for fmt in ("nocot", "cot", "retrieval"):
         ns = sorted({int(n) for n in cells.loc[cells["format"] == fmt, "n"]})
         out[f"ns-{fmt}"] = ", ".join(str(n) for n in ns) or "none"
+    # where Mamba with CoT stands against the threshold, by n (the n the claims need a failure at)
+    threshold = rules_for(settings, "paper2").near_perfect
+    mamba = cells[(cells["format"] == "cot") & (cells["family"] == "mamba")]
+    status = {"failed": mamba["high"] < threshold, "solved": mamba["low"] >= threshold}
+    for name, test in status.items():
+        ns = sorted({int(n) for n in mamba.loc[test, "n"]})
+        out[f"mamba-cot-{name}-ns"] = ", ".join(str(n) for n in ns) or "none"
+    # how often successive halving ended on the grid's largest rate
+    top = [row.best_lr == max(row.lrs) for row in cells.itertuples()]
+    out["top-rate-cells"] = str(sum(top))
     return out
 
 
@@ -195,6 +214,10 @@ def istree_separation(results, settings=None) -> Verdict:
         "tf-cot-min": pct(min(cells[("cot", "transformer", *k)].acc for k in tf_keys)),
         "mamba-cot-max-n": pct(cells[("cot", "mamba", size, n)].acc),
         "tf-cot-max-n": pct(cells[("cot", "transformer", size, n)].acc),
+        # the Transformer against Mamba there, in words generated from the intervals
+        "tf-vs-mamba": _compare(
+            cells[("cot", "transformer", size, n)], cells[("cot", "mamba", size, n)]
+        ),
         "max-n": str(n),
         "size": size,
         "ns": ", ".join(str(k) for k in sorted({n for _, n in tf_keys})),
