@@ -68,10 +68,22 @@ def test_snakemake_stops_before_any_job_and_writes_nothing(workflow_copy, config
     assert not [p for p in created if ".snakemake" not in p.parts], created
 
 
+def _sweeps() -> tuple[list[str], dict[str, str]]:
+    """(sweeps a paper can report, sweeps that feed one named table: table path by sweep). The
+    `recall` sweep is the second kind: its table, results/recall/metrics.parquet, is read whatever
+    the reported sweep, and other studies (critical width, IsTree) have no `recall` block."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    tables = {
+        name: path
+        for name in config["sweeps"]
+        for path in config["results"].values()
+        if path.startswith(f"results/{name}/")
+    }
+    return sorted(set(config["sweeps"]) - set(tables)), tables
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "sweep", sorted(yaml.safe_load((ROOT / "config.yaml").read_text())["sweeps"])
-)
+@pytest.mark.parametrize("sweep", _sweeps()[0])
 def test_every_sweep_dry_runs_in_seconds(sweep):
     started = time.perf_counter()
     proc = snakemake(ROOT, "-n", "--quiet", "rules", "--config", f"sweep={sweep}")
@@ -81,6 +93,17 @@ def test_every_sweep_dry_runs_in_seconds(sweep):
     # every training job of the sweep is in the plan, unless its output already exists
     assert jobs.get("train", 0) <= len(expected)
     print(f"{sweep}: {jobs} in {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sweep", sorted(_sweeps()[1]))
+def test_a_table_sweep_dry_runs_through_its_table(sweep):
+    """A sweep that feeds one named table (recall) plans through that table."""
+    table = _sweeps()[1][sweep]
+    proc = snakemake(ROOT, table, "-n", "--forcerun", "aggregate", "--quiet", "rules")
+    jobs = planned_jobs(proc.stdout)
+    expected = sweep_config.jobs(yaml.safe_load((ROOT / "config.yaml").read_text()), sweep)
+    assert jobs.get("aggregate") == 1 and jobs.get("train", 0) <= len(expected)
 
 
 def test_paper_sweep_is_the_app_h_grid(config):
