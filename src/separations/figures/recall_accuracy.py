@@ -6,8 +6,8 @@
 One line per family and size (the Transformer, Mamba and the hybrid at matched parameter counts,
 named with their counts in the legend), each point a cell of the ``recall`` sweep under the
 protocol (test accuracy at the validation-chosen learning rate and checkpoint, mean over seeds)
-with its interval as an error bar; N on a log2 axis; the sweep's threshold dashed (the `recall`
-sweep sets it to paper 2's near-perfect, config ``verdicts.near_perfect.paper2``).
+with its interval as an error bar (at the verdicts' confidence); N on a log2 axis; paper 2's
+near-perfect threshold dashed (config ``verdicts.near_perfect.paper2``, the one the claim uses).
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ import sys
 
 import matplotlib.pyplot as plt
 
+from ..claims.base import protocol_for, rules_for
 from ..summary import short_label
-from .common import cells, family_key, label_panel, note_figure, reference_lines
+from .common import cells, cli, family_key, label_panel, note_figure, reference_lines
 
 TASK = "mqar"
 MARKERS = {"transformer": "o", "mamba": "s", "hybrid": "^"}
 
 
-def draw(results) -> plt.Figure:
+def draw(results, settings=None) -> plt.Figure:
     metrics = results.get("recall")
     if metrics is None or metrics.empty or TASK not in set(metrics["task"]):
         return note_figure("no associative-recall (MQAR) results")
-    table = cells(metrics[metrics["task"] == TASK])
-    threshold = float(table["threshold"].max())  # the sweep trains to paper 2's near-perfect
+    table = cells(metrics[metrics["task"] == TASK], protocol_for(settings))
+    threshold = rules_for(settings, "paper2").near_perfect
     fig, ax = plt.subplots(figsize=(4.8, 3.0))
     shapes = table.drop_duplicates(["model", "depth", "width"]).sort_values(
         ["model", "depth", "width"],
@@ -74,6 +75,4 @@ def draw(results) -> plt.Figure:
 
 
 if __name__ == "__main__":
-    from .common import cli
-
     sys.exit(cli(draw, __doc__))
