@@ -571,9 +571,9 @@ def synthetic_results(acc, seeds=(0, 1, 2), lrs=(3e-4, 1e-3, 3e-3)):
     return {"istree": schema.table(rows).to_pandas()}
 
 
-def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
-    from separations.retrieval.summary import cells
-
+def rising_table(fmt="cot"):
+    """One Mamba cell at n = 10: three rates, three seeds; the middle rate is best on validation
+    (70%) and test (65%), and its exact match is still rising at the cap."""
     rows = []
     for lr, val, test in [(1e-3, 0.6, 0.55), (3e-3, 0.7, 0.65), (1e-2, 0.5, 0.5)]:
         for seed in (0, 1, 2):
@@ -582,7 +582,7 @@ def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
                 rows.append(
                     {name: None for name in schema.ISTREE_SCHEMA.names}
                     | {
-                        "format": "cot",
+                        "format": fmt,
                         "family": "mamba",
                         "size": "s",
                         "n": 10,
@@ -596,6 +596,7 @@ def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
                         "test_size": 1000,
                         "n_params": 10,
                         "wall_time": 1.0,
+                        "job": f"{fmt}/mamba/s/n10",
                         # the middle rate's exact match is still rising at the cap
                         "tf_exact": step / 100 * (0.5 if lr == 3e-3 else 0.1),
                         "gen_acc": val if final else None,
@@ -603,10 +604,22 @@ def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
                         "test_tf_exact": 0.0 if final else None,
                     }
                 )
-    cell = cells(schema.table(rows).to_pandas()).iloc[0]
+    return schema.table(rows).to_pandas()
+
+
+def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
+    from separations.retrieval.summary import cells
+
+    cell = cells(rising_table()).iloc[0]
     assert cell["best_lr"] == 3e-3 and cell["acc"] == pytest.approx(0.65)
     assert cell["low"] < 0.65 < cell["high"] and cell["seeds"] == 3 and cell["n_lrs"] == 3
     assert cell["improving"] and not cell["at_edge"]
+
+
+def test_a_failure_still_improving_does_not_support_a_claim_of_failure():
+    nocot = next(c for c in paper2.CLAIMS if c.id == "P2-NOCOT")
+    verdict = nocot.check({"istree": rising_table("nocot")})
+    assert verdict.verdict == INCONCLUSIVE and "still improving" in verdict.reason
 
 
 PAPER2_IDS = ("P2-COT", "P2-ISTREE", "P2-NOCOT", "P2-RAG", "P2-HYBRID")
