@@ -9,6 +9,7 @@ import yaml
 from conftest import DELETE, ROOT, mutate, planned_jobs, snakemake
 
 from separations import config as sweep_config
+from separations.retrieval import sweeps as istree_sweeps
 
 
 def lstm_block(task: str, length: int) -> dict:
@@ -68,15 +69,26 @@ def test_snakemake_stops_before_any_job_and_writes_nothing(workflow_copy, config
     assert not [p for p in created if ".snakemake" not in p.parts], created
 
 
+def _result_paths(config) -> list[str]:
+    """Every path template of config.yaml's `results` (a table may list several files)."""
+    return [
+        path
+        for paths in config["results"].values()
+        for path in ([paths] if isinstance(paths, str) else paths)
+    ]
+
+
 def _sweeps() -> tuple[list[str], dict[str, str]]:
     """(sweeps a paper can report, sweeps that feed one named table: table path by sweep). The
     `recall` sweep is the second kind: its table, results/recall/metrics.parquet, is read whatever
-    the reported sweep, and other studies (critical width, IsTree) have no `recall` block."""
+    the reported sweep, and other studies (critical width, IsTree) have no `recall` block; so is
+    the IsTree sweep `cpu_small`, whose table is read with the reported sweep's IsTree table."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    names = set(config["sweeps"]) | set(config["retrieval"]["sweeps"])
     tables = {
         name: path
-        for name in config["sweeps"]
-        for path in config["results"].values()
+        for name in names
+        for path in _result_paths(config)
         if path.startswith(f"results/{name}/")
     }
     return sorted(set(config["sweeps"]) - set(tables)), tables
@@ -98,12 +110,18 @@ def test_every_sweep_dry_runs_in_seconds(sweep):
 @pytest.mark.slow
 @pytest.mark.parametrize("sweep", sorted(_sweeps()[1]))
 def test_a_table_sweep_dry_runs_through_its_table(sweep):
-    """A sweep that feeds one named table (recall) plans through that table."""
+    """A sweep that feeds one named table (recall, cpu_small) plans through that table."""
     table = _sweeps()[1][sweep]
-    proc = snakemake(ROOT, table, "-n", "--forcerun", "aggregate", "--quiet", "rules")
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if sweep in config["sweeps"]:
+        aggregate, train = "aggregate", "train"
+        expected = len(sweep_config.jobs(config, sweep))
+    else:  # an IsTree sweep
+        aggregate, train = "retrieval_aggregate", "retrieval_train"
+        expected = len(istree_sweeps.check(config["retrieval"])[sweep])
+    proc = snakemake(ROOT, table, "-n", "--forcerun", aggregate, "--quiet", "rules")
     jobs = planned_jobs(proc.stdout)
-    expected = sweep_config.jobs(yaml.safe_load((ROOT / "config.yaml").read_text()), sweep)
-    assert jobs.get("aggregate") == 1 and jobs.get("train", 0) <= len(expected)
+    assert jobs.get(aggregate) == 1 and jobs.get(train, 0) <= expected
 
 
 def test_paper_sweep_is_the_app_h_grid(config):

@@ -319,10 +319,11 @@ def parameter_counts(jobs):
     return out
 
 
-def test_the_cpu_sweep_compares_families_at_matched_sizes(config):
+@pytest.mark.parametrize("sweep", ["cpu", "cpu_small"])
+def test_the_cpu_sweeps_compare_families_at_matched_sizes(config, sweep):
     """Issue 12: inside a size, every family's trainable parameters within 15% of the size's
     mean, in every cell (the vocabulary grows with n, so it is checked per cell)."""
-    counts = parameter_counts(sweeps.check(config["retrieval"])["cpu"])
+    counts = parameter_counts(sweeps.check(config["retrieval"])[sweep])
     assert any(len(by_family) == 3 for by_family in counts.values())
     for key, by_family in counts.items():
         mean = sum(by_family.values()) / len(by_family)

@@ -430,13 +430,15 @@ def add_input_option(parser: argparse.ArgumentParser) -> None:
 def load_results(pairs: list[str], schemas: dict[str, pa.Schema] | None = None) -> dict:
     """Result tables from ``NAME=PATH`` pairs (``--input`` of the report and figure scripts);
     a table whose name is in ``schemas`` (default: ``metrics`` only) is schema-checked
-    (:func:`read_checked`), others are read as they are.
+    (:func:`read_checked`), others are read as they are. A name given with several files is one
+    table, their rows concatenated (config.yaml's ``results`` may list several sweeps' files).
 
-    A malformed pair, a missing or unreadable file, or a file of another schema ends the
-    process with one line naming it (exit status 2): this is the command-line reader.
+    A malformed pair, a missing or unreadable file, a file given twice, a sweep's job in two
+    files, or a file of another schema ends the process with one line naming it (exit status
+    2): this is the command-line reader.
     """
     schemas = {"metrics": METRICS_SCHEMA} if schemas is None else schemas
-    out = {}
+    parts: dict[str, list[tuple[str, pa.Table]]] = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
         try:
@@ -454,8 +456,41 @@ def load_results(pairs: list[str], schemas: dict[str, pa.Schema] | None = None) 
             except Exception as e:  # noqa: BLE001 - any unreadable file ends here, in one line
                 first = " ".join(str(e).split())
                 raise ValueError(f"{path}: not a readable Parquet file ({first})") from None
+            parts.setdefault(name, []).append((path, table))
+            _refuse_overlap(name, parts[name])
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             raise SystemExit(2) from None
-        out[name] = table.to_pandas()
-    return out
+    try:
+        tables = {name: _concat([t for _, t in files]) for name, files in parts.items()}
+    except SchemaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return {name: table.to_pandas() for name, table in tables.items()}
+
+
+def _refuse_overlap(name: str, files: list[tuple[str, pa.Table]]) -> None:
+    """The newest of ``files`` neither repeats an earlier path nor holds an earlier file's job."""
+    (path, table), earlier = files[-1], files[:-1]
+    keys = [k for k in ("sweep", "job") if k in table.column_names]
+    for other_path, other in earlier:
+        if Path(other_path).resolve() == Path(path).resolve():
+            raise ValueError(f"--input {name}={path}: the same file given twice")
+        if keys and set(keys) <= set(other.column_names):
+            mine = set(zip(*(table.column(k).to_pylist() for k in keys), strict=True))
+            theirs = set(zip(*(other.column(k).to_pylist() for k in keys), strict=True))
+            if mine & theirs:
+                first = "/".join(str(v) for v in sorted(mine & theirs)[0])
+                raise ValueError(
+                    f"--input {name}: {path} and {other_path} both hold {'/'.join(keys)} {first}"
+                )
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        first = " ".join(str(e).split())
+        raise SchemaError(f"the files of one result table differ in schema ({first})") from None

@@ -72,15 +72,24 @@ def eval_set_spec(wildcards):
 
 
 # Result tables and paper artefacts.
-RESULTS = {name: path.format(sweep=SWEEP) for name, path in config["results"].items()}
+def result_paths(templates):
+    """The files of one result table: a template or a list of them, for the reported sweep."""
+    templates = [templates] if isinstance(templates, str) else templates
+    return list(dict.fromkeys(path.format(sweep=SWEEP) for path in templates))
+
+
+RESULTS = {name: result_paths(paths) for name, paths in config["results"].items()}
 FIGURES = expand("paper/figures/{name}.pdf", name=list(config["figures"]))
 TABLES = ["paper/generated/numbers.tex", "paper/generated/claims.tex"]
 
 
 def result_inputs(names):
-    """Snakemake inputs {name: path} of the named result tables."""
+    """Snakemake inputs {name: paths} of the named result tables."""
     return {name: RESULTS[name] for name in names}
 
 
 def input_flags(names):
-    return " ".join(f"--input {name}={RESULTS[name]}" for name in names)
+    """``--input NAME=PATH`` per file; a table of several files repeats its name."""
+    return " ".join(
+        f"--input {name}={path}" for name in names for path in RESULTS[name]
+    )
