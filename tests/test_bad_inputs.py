@@ -265,3 +265,36 @@ def test_input_pairs_load_good_files(tmp_path):
     shutil.copy(path, other)
     loaded = load_results([f"metrics={path}", f"other={other}"])
     assert set(loaded) == {"metrics", "other"} and len(loaded["metrics"]) == 1
+
+
+def test_a_table_of_several_files_is_read_as_one(tmp_path, capsys):
+    """config.yaml `results` may list several sweeps' files for one table (the IsTree table of
+    the reported sweep and of cpu_small): their rows are concatenated, schema-checked; the same
+    file twice, or a sweep's job in two of them, is refused in one line."""
+
+    def write(name, sweep, job):
+        row = {k: None for k in istree_schema.ISTREE_SCHEMA.names}
+        path = tmp_path / name
+        pq.write_table(istree_schema.table([{**row, "sweep": sweep, "job": job}]), path)
+        return str(path)
+
+    a = write("a.parquet", "cpu", "cot/mamba/40k/n10")
+    b = write("b.parquet", "cpu_small", "cot/mamba/13k/n10")
+    same = write("same.parquet", "cpu", "cot/mamba/40k/n10")
+    other_sweep = write("c.parquet", "ci", "cot/mamba/40k/n10")
+    loaded = load_results([f"istree={a}", f"istree={b}", f"istree={other_sweep}"], RESULT_SCHEMAS)
+    assert sorted(loaded["istree"]["sweep"]) == ["ci", "cpu", "cpu_small"]
+    for pairs, expected in [
+        ([a, b, a], "the same file given twice"),
+        ([a, b, f"{tmp_path}/./b.parquet"], "the same file given twice"),
+        ([a, same], "both hold sweep/job cpu/cot/mamba/40k/n10"),
+    ]:
+        with pytest.raises(SystemExit) as error:
+            load_results([f"istree={p}" for p in pairs], RESULT_SCHEMAS)
+        assert error.value.code == 2
+        assert expected in one_line(capsys.readouterr().err)
+    # files of another table's schema are refused as before, whichever comes first
+    with pytest.raises(SystemExit):
+        load_results([f"istree={a}", f"istree={metrics_file(tmp_path / 'm.parquet', 'x')}"],
+                     RESULT_SCHEMAS)  # fmt: skip
+    assert "does not match the" in one_line(capsys.readouterr().err)

@@ -679,3 +679,12 @@ def test_claims_compute_verdicts():
     grows[("transformer", "cot", 6)] = 0.8
     verdict = istree.check(synthetic_results(grows))
     assert verdict.verdict == INCONCLUSIVE and "every graph size" in verdict.reason
+
+
+def test_graph_sizes_are_said_per_model_size_only_where_they_differ():
+    from separations.claims.paper2 import _by_size
+
+    assert _by_size(["13k", "40k"], {"13k": [6, 10], "40k": [6, 10]}) == "6, 10"
+    assert _by_size(["13k", "40k"], {"13k": [10], "40k": [6, 10]}) == "10 (13k); 6, 10 (40k)"
+    assert _by_size(["13k", "40k"], {"40k": [10]}) == "10 (40k)"
+    assert _by_size(["13k"], {}) == "none"
