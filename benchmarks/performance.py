@@ -47,7 +47,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from separations import cost
-from separations.models import FAMILIES, build_model
+from separations.models import FAMILIES, build_model, references
 from separations.models.lm import LanguageModel, Shape
 from separations.results import cpu_model, git_commit
 
@@ -154,51 +154,12 @@ def _reference(family: str, length: int) -> nn.Module | None:
         return Classifier(model, recurrent)
     if family not in REFERENCES:
         return None
-    import transformers  # a test-only dependency: imported only when a reference is built
-
-    transformers.logging.set_verbosity_error()  # the CPU-path fallback notices, once per model
-
     if family == "transformer":
-        config = transformers.GPT2Config(
-            vocab_size=VOCAB,
-            n_positions=length,
-            n_embd=WIDTH,
-            n_layer=depth,
-            n_head=HEADS,
-            n_inner=4 * WIDTH,
-            activation_function="gelu_new",
-            resid_pdrop=0.0,
-            embd_pdrop=0.0,
-            attn_pdrop=0.0,
-            bos_token_id=None,
-            eos_token_id=None,
-            use_cache=False,
-        )
-        config._attn_implementation = "sdpa"
-        return HFHead(transformers.GPT2Model(config), lm=False)
+        return HFHead(references.gpt2(VOCAB, WIDTH, depth, HEADS, length, "sdpa"), lm=False)
     if family == "llama":
-        config = transformers.LlamaConfig(
-            vocab_size=VOCAB,
-            hidden_size=WIDTH,
-            intermediate_size=LM_FFN,
-            num_hidden_layers=depth,
-            num_attention_heads=HEADS,
-            num_key_value_heads=HEADS,
-            max_position_embeddings=length,
-            use_cache=False,
-        )
-        config._attn_implementation = "sdpa"
-        return HFHead(transformers.LlamaModel(config), lm=True)
-    config = transformers.MambaConfig(
-        vocab_size=VOCAB,
-        hidden_size=WIDTH,
-        state_size=16,
-        num_hidden_layers=depth,
-        expand=2,
-        conv_kernel=4,
-        use_cache=False,
-    )
-    return HFHead(transformers.MambaModel(config), lm=family == "mamba-lm")
+        model = references.llama(VOCAB, WIDTH, depth, HEADS, LM_FFN, length, "sdpa")
+        return HFHead(model, lm=True)
+    return HFHead(references.mamba(VOCAB, WIDTH, depth), lm=family == "mamba-lm")
 
 
 # -- one training step --------------------------------------------------------------------------

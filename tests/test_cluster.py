@@ -135,3 +135,17 @@ def test_bad_cluster_block_stops_snakemake(tmp_path, cluster, message):
     wf = slurm_copy(tmp_path, cluster, sweep="ci")
     proc = snakemake(wf, "-n", "--cores", "1", check=False)
     assert proc.returncode != 0 and message in proc.stdout, proc.stdout[-2000:]
+
+
+def test_a_bundle_is_sized_as_snakemake_stacks_it():
+    """resources.bundle_shape / bundled_minutes, which cluster.smk feeds with the profile's
+    group-components and --cores: layers of jobs whose threads fit in the cores."""
+    assert resources.bundle_shape(8, None, 1) == (8, 1)  # no core limit: one layer
+    assert resources.bundle_shape(8, 16, 2) == (8, 1)
+    assert resources.bundle_shape(8, 4, 2) == (2, 4)
+    assert resources.bundle_shape(3, 1, 2) == (1, 3)  # a job wider than --cores still runs
+    assert resources.bundle_shape(0, 4, 1) == (1, 1)
+    # the jobs of a layer run one after another; the bundle stays within the partition's limit
+    assert resources.bundled_minutes(30, 2, 4, 2880) == 60
+    assert resources.bundled_minutes(2000, 8, 1, 2880) == 2880
+    assert resources.bundled_minutes(2000, 8, 2, 2880) == 1440

@@ -95,7 +95,7 @@ def test_family_names_fit_the_workflow_patterns():
     family (the config validation checks names against the registry itself)."""
     common = (ROOT / "workflow/rules/common.smk").read_text()
     wildcard = re.search(r'^\s*model=r"([^"]+)"', common, re.M).group(1)
-    schema = json.loads((ROOT / "workflow/schemas/config.schema.json").read_text())
+    schema = json.loads((ROOT / "src/separations/schemas/config.schema.json").read_text())
     families = schema["definitions"]["critical_width_study"]["properties"]["families"]
     pattern = families["propertyNames"]["pattern"]
     for name in FAMILIES:

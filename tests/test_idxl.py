@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from separations.data import generate, read_batch, to_table
-from separations.tasks import TaskConfigError, build_task
+from separations.tasks import ConfigError, build_task
 from separations.tasks.idxl import SYMBOL_NAMES
 
 lengths = st.integers(min_value=10, max_value=120)
@@ -120,5 +120,5 @@ def test_dump_command_rejects_bad_input(tmp_path, capsys):
     ],
 )
 def test_bad_task_parameters_are_named(params, message):
-    with pytest.raises(TaskConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         build_task("idxl", 20, params)

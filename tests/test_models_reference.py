@@ -18,25 +18,14 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network
 transformers = pytest.importorskip("transformers")
 
-from separations.models import build_model  # noqa: E402
+from separations.models import build_model, references  # noqa: E402
 from separations.models.mamba import Mamba  # noqa: E402
 
 
 def test_transformer_matches_gpt2():
     width, depth, heads, max_len, vocab = 32, 2, 4, 20, 11
-    config = transformers.GPT2Config(
-        vocab_size=vocab,
-        n_positions=max_len,
-        n_embd=width,
-        n_layer=depth,
-        n_head=heads,
-        activation_function="gelu_new",
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-    )
     torch.manual_seed(0)
-    hf = transformers.GPT2Model(config).eval()
+    hf = references.gpt2(vocab, width, depth, heads, max_len).eval()
     task = SimpleNamespace(vocab_size=vocab, num_outputs=3, max_len=max_len, input_kind="tokens")
     ours = build_model("transformer", task, depth=depth, width=width, heads=heads).eval()
 
@@ -72,18 +61,8 @@ def test_transformer_matches_gpt2():
 
 def test_mamba_matches_hf_mamba():
     width, depth, d_state = 16, 2, 4
-    config = transformers.MambaConfig(
-        vocab_size=10,
-        hidden_size=width,
-        state_size=d_state,
-        num_hidden_layers=depth,
-        expand=2,
-        conv_kernel=4,
-        residual_in_fp32=False,
-        use_cache=False,
-    )
     torch.manual_seed(0)
-    hf = transformers.MambaModel(config).eval()
+    hf = references.mamba(10, width, depth, d_state, residual_in_fp32=False).eval()
     with torch.no_grad():
         for p in hf.parameters():
             p.add_(0.05 * torch.randn_like(p))

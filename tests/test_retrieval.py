@@ -21,7 +21,7 @@ from separations.retrieval import aggregate, schema, sweeps
 from separations.retrieval import train as rtrain
 from separations.retrieval.generate import generate
 from separations.settings import ConfigError, config_hash
-from separations.tasks import TaskConfigError, build_task
+from separations.tasks import build_task
 from separations.tasks.istree import formats, graphs, search
 from separations.tasks.istree.search import SearchContext
 from separations.tasks.istree.vocab import EDGE, END, EOS, FAILED, FALSE, PARENT, START, TRUE, Vocab
@@ -60,9 +60,9 @@ def test_half_of_the_graphs_are_trees_and_edge_order_is_random():
 def test_too_few_nodes_and_unknown_format_are_refused():
     with pytest.raises(graphs.GraphError, match="at least 4 nodes"):
         sample(3, 2)
-    with pytest.raises(TaskConfigError, match="at least 4 nodes"):
+    with pytest.raises(ConfigError, match="at least 4 nodes"):
         build_task("istree", 3, {"format": "cot"})
-    with pytest.raises(TaskConfigError, match="unknown format 'sorting'.*nocot, cot, retrieval"):
+    with pytest.raises(ConfigError, match="unknown format 'sorting'.*nocot, cot, retrieval"):
         build_task("istree", 8, {"format": "sorting"})
     with pytest.raises(formats.FormatError, match="unknown IsTree format"):
         formats.max_length("sorting", 8)
@@ -516,7 +516,7 @@ def test_config_block_expands_and_bad_values_name_the_key(config):
 
     block = config["retrieval"]
     jsonschema.validate(
-        block, json.loads((ROOT / "workflow/schemas/retrieval.schema.json").read_text())
+        block, json.loads((ROOT / "src/separations/schemas/retrieval.schema.json").read_text())
     )
     jobs = sweeps.check(block)
     assert len(jobs["paper"]) == 81 and len(sweeps.eval_sets(jobs["paper"])) == 9
@@ -535,7 +535,7 @@ def test_config_block_expands_and_bad_values_name_the_key(config):
     bad["sweeps"]["ci"]["grid"][0]["n"] = [3]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(
-            bad, json.loads((ROOT / "workflow/schemas/retrieval.schema.json").read_text())
+            bad, json.loads((ROOT / "src/separations/schemas/retrieval.schema.json").read_text())
         )
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from separations.data import generate, main, read_batch, to_table
 from separations.models import build_model
-from separations.tasks import TASKS, TaskConfigError, build_task
+from separations.tasks import TASKS, ConfigError, build_task
 from separations.tasks.dyck import in_language
 from separations.tasks.equality import ANY, PAD
 from separations.tasks.mqar import IGNORE
@@ -124,7 +124,7 @@ def test_dyck_corruption_swaps_or_flips_k_positions():
 
 @pytest.mark.parametrize("n, message", [(7, "odd"), (2, "too short"), (0, "too short")])
 def test_dyck_rejects_lengths(n, message):
-    with pytest.raises(TaskConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         build_task("dyck", n)
 
 
@@ -258,7 +258,7 @@ def test_ncp_is_cheap_at_800():
     ],
 )
 def test_equality_rejects(name, n, params, message):
-    with pytest.raises(TaskConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         build_task(name, n, params)
 
 
@@ -305,7 +305,7 @@ def test_nn_labels_balanced_and_impossible_margin_is_reported():
     assert abs(batch.targets.float().mean().item() - 0.5) < 0.03
     assert (batch.extra["gap"] >= 0.1).all()
     task = build_task("nn", 200, {"dim": 2, "margin": 0.9, "max_rounds": 3})
-    with pytest.raises(TaskConfigError, match="margin"):
+    with pytest.raises(ConfigError, match="margin"):
         task.sample(4, gen(0), train=False)
 
 
@@ -319,7 +319,7 @@ def test_nn_labels_balanced_and_impossible_margin_is_reported():
     ],
 )
 def test_nn_rejects(n, params, message):
-    with pytest.raises(TaskConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         build_task("nn", n, params)
 
 
@@ -365,7 +365,7 @@ def test_mqar_correct_needs_every_query():
 
 
 def test_mqar_rejects_too_few_keys():
-    with pytest.raises(TaskConfigError, match="distinct keys"):
+    with pytest.raises(ConfigError, match="distinct keys"):
         build_task("mqar", 50, {"keys": 40})
 
 

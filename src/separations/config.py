@@ -6,7 +6,7 @@ path), the value given and what is allowed:
 
 - :func:`read_yaml` reads a config file strictly: a syntax error names the file and line, a key
   given twice is refused; :func:`command_line_values` types values given with ``--config``.
-- :func:`validate_schema`: the JSON schemas (``workflow/schemas/``: config, and the retrieval,
+- :func:`validate_schema`: the JSON schemas (``separations/schemas/``: config, and the retrieval,
   constructions and cluster blocks), with integers that are integers and numbers that are finite;
   every number has bounds there. The first error is turned into one line (:func:`describe`).
 - :func:`check`: what needs the registries or more than one key: task names and parameters (their
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT / "workflow" / "schemas"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"  # package data (pyproject.toml)
 SCHEMA = SCHEMAS / "config.schema.json"
 
 
@@ -330,7 +330,7 @@ def _schema_message(error, root: dict[str, Any], prefix: list) -> str:
 
 @functools.cache
 def _validator(name: str):
-    """A JSON-schema validator of ``workflow/schemas/<name>`` in which an integer is an integer
+    """A JSON-schema validator of ``separations/schemas/<name>`` in which an integer is an integer
     (not ``16.0``, not ``true``) and a number is finite (not NaN or infinity)."""
     import jsonschema
 

@@ -5,7 +5,7 @@
         results/<sweep>/critical_width/runs/*/*/metrics.parquet
 
 Settings: config.yaml ``critical_width.<sweep>`` (schema: the ``critical_width_study`` definition
-of workflow/schemas/config.schema.json). One job per (study, family, N) trains width after width
+of separations/schemas/config.schema.json). One job per (study, family, N) trains width after width
 of the study's doubling grid, each width with :func:`separations.train.train_job` under the usual
 protocol (every learning rate and seed, pruning, validation chooses, test is reported), each in
 its own sub-folder ``w<width>/`` (a restarted job reuses finished widths and finished runs). After

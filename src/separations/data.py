@@ -22,7 +22,7 @@ import torch
 
 from .results import ArgumentParser, write_table
 from .settings import MAX_SEED, ConfigError, check_task_params
-from .tasks import TASKS, Batch, TaskConfigError, build_task
+from .tasks import TASKS, Batch, build_task
 
 PREFIX = "tensor_"
 
@@ -70,7 +70,7 @@ def generate_disjoint(
     """Like :func:`generate` (evaluation distribution), without any example that is in ``exclude``.
 
     The held-out test set is drawn this way, so that no test example was seen when a learning rate
-    or checkpoint was selected on the validation set. Raises :class:`TaskConfigError` when the
+    or checkpoint was selected on the validation set. Raises :class:`ConfigError` when the
     task's support is too small to give ``count`` such examples.
     """
     task = build_task(task_name, length, params)
@@ -88,7 +88,7 @@ def generate_disjoint(
             have += len(keep)
         if have == count:
             return task, concat(kept)
-    raise TaskConfigError(
+    raise ConfigError(
         f"{task_name} at N={length}: could not draw {count} examples outside the validation set "
         f"in {max_rounds * chunk} draws (the task has too few distinct examples; lower test_size)"
     )
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             task, batch = generate(
                 args.task, args.length, args.count, args.seed, params=params, train=args.train
             )
-    except (ConfigError, TaskConfigError, TypeError, ValueError) as e:
+    except (ConfigError, TypeError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:

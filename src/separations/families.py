@@ -16,6 +16,8 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -59,16 +61,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
 # fmt: on
 
 
-class ModelConfigError(ValueError):
-    """A model shape that cannot be built."""
-
-
 def get_family(name: str) -> Family:
     try:
         return FAMILIES[name]
     except KeyError:
         allowed = ", ".join(sorted(FAMILIES))
-        raise ModelConfigError(f"unknown model {name!r}; allowed: {allowed}") from None
+        raise ConfigError(f"unknown model {name!r}; allowed: {allowed}") from None
 
 
 def check_shape(name: str, depth: int, width: int, heads: int | None) -> list[str]:

@@ -176,3 +176,20 @@ def mem_mb(spec: dict[str, Any], device: str = "cpu") -> int:
     needed = state + data + (activations if device == "cpu" else 0)
     total = dev.base_mem_mb + 1.5 * needed / 2**20
     return int(math.ceil(total / 256.0) * 256)
+
+
+def bundle_shape(size: int, cores: int | None, threads: int) -> tuple[int, int]:
+    """(width, layers) of a bundle of ``size`` training jobs of ``threads`` threads each, as
+    Snakemake sizes a group job under ``--cores`` (None: unlimited): it stacks them in layers of
+    ``width`` jobs whose threads fit in the cores, summing CPUs and memory within a layer and run
+    times across layers."""
+    size = max(1, int(size))
+    width = size if not cores else max(1, min(size, cores // max(1, threads)))
+    return width, -(-size // width)
+
+
+def bundled_minutes(minutes: int, width: int, layers: int, max_minutes: int) -> int:
+    """Minutes one job of a bundle asks for: the SLURM plugin runs a bundle's jobs one after
+    another (a job step each), so a layer of ``width`` jobs takes up to ``width`` times its
+    longest job; Snakemake sums the layers, and the whole stays within ``max_minutes``."""
+    return min(width * minutes, max_minutes // layers)

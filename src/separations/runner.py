@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import torch
 
 from .data import read_batch
@@ -202,6 +203,23 @@ def rung_steps(spec: dict[str, Any]) -> list[int]:
     return sorted(s for s in steps if s < total)
 
 
+def mean_best(
+    rows_by_run: dict[tuple[float, int], list[dict]],
+    lrs: list[float],
+    column: str,
+    *,
+    lower_is_better: bool = False,
+) -> dict[float, float]:
+    """Per learning rate, the mean over its seeds of the best ``column`` each run reached so far:
+    the rung score of successive halving, higher is better (a loss enters negated)."""
+    sign, best = (-1.0, min) if lower_is_better else (1.0, max)
+    scores = {}
+    for lr in lrs:
+        per_run = [best(r[column] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
+        scores[lr] = sign * sum(per_run) / len(per_run)
+    return scores
+
+
 def survivors(scores: dict[float, float], keep: float) -> list[float]:
     """The learning rates successive halving keeps: the best ``ceil(keep * n)`` (at least one) by
     score, ties to the smaller rate (deterministic)."""
@@ -282,6 +300,16 @@ def successive_halving(runs: dict, spec: dict[str, Any], train_run, *, score, ta
         alive = kept
     advance([k for k in runs if k[0] in alive])
     return {key: finished[key] for key in runs}
+
+
+def write_job(finished: dict, table, out: str | Path) -> pa.Table:
+    """A job's table: the rows of every run (``finished``, in run order) as ``table(rows)``,
+    written atomically to ``out``."""
+    rows = [row for run_rows in finished.values() for row in run_rows]
+    result = table(rows)
+    write_table(result, out)
+    log.info("wrote %s (%d rows)", out, len(rows))
+    return result
 
 
 def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .errors import ConfigError
 from .tasks import TASKS
 
 #: paper 1's settings that may change a run's numbers; they enter its config hash
@@ -45,10 +46,6 @@ NUMERIC_KEYS = (
     "data_seed",
     "threads",
 )
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be run; the message names the key and the allowed values."""
 
 
 #: the largest seed (training seeds and data_seed): it must fit every integer type it meets

@@ -34,9 +34,15 @@ from .results import (
     metrics_table,
     provenance,
     read_metrics,
-    write_table,
 )
-from .runner import ResumableRun, job_cli, job_runs, successive_halving
+from .runner import (
+    ResumableRun,
+    job_cli,
+    job_runs,
+    mean_best,
+    successive_halving,
+    write_job,
+)
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -203,11 +209,7 @@ class Run(ResumableRun):
 
 def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]) -> dict:
     """Per learning rate, the mean over seeds of the best validation accuracy reached so far."""
-    scores = {}
-    for lr in lrs:
-        best = [max(r["val_acc"] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
-        scores[lr] = sum(best) / len(best)
-    return scores
+    return mean_best(rows_by_run, lrs, "val_acc")
 
 
 def train_job(
@@ -260,11 +262,8 @@ def train_job(
     )
     if progress is not None:
         progress.close()
-    rows = [row for key in runs for row in finished[key]]
-    table = metrics_table(rows)
+    table = write_job(finished, metrics_table, out)
     assert table.schema.equals(METRICS_SCHEMA)
-    write_table(table, out)
-    log.info("wrote %s (%d rows)", out, len(rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,22 +6,9 @@ from separations import resources as job_resources  # noqa: E402
 
 if config.get("cluster") is None:
     config["cluster"] = {}
-validate(config["cluster"], "../schemas/cluster.schema.json")
+validate(config["cluster"], str(sweep_config.SCHEMAS / "cluster.schema.json"))
 CLUSTER = config["cluster"]
-if CLUSTER["gpu_model"] and not CLUSTER["gpus"]:
-    raise WorkflowError(
-        "config key cluster.gpu_model: set cluster.gpus >= 1 to ask for GPUs"
-    )
-if CLUSTER["runtime"]["min_minutes"] > CLUSTER["runtime"]["max_minutes"]:
-    raise WorkflowError(
-        "config key cluster.runtime: min_minutes is above max_minutes"
-        f" ({CLUSTER['runtime']['min_minutes']} > {CLUSTER['runtime']['max_minutes']})"
-    )
-if 2 * CLUSTER["signal_seconds"] > 60 * CLUSTER["runtime"]["min_minutes"]:
-    raise WorkflowError(
-        f"config key cluster.signal_seconds: {CLUSTER['signal_seconds']} s is more than half"
-        f" of the shortest job (cluster.runtime.min_minutes = {CLUSTER['runtime']['min_minutes']})"
-    )
+# (its values are checked with the rest of config.yaml: separations.config)
 
 
 # Data, aggregation, figures, tables and the paper are light: never submitted.
@@ -44,20 +31,12 @@ TRAIN_DEVICE = "gpu" if CLUSTER["gpus"] else "cpu"
 
 
 def train_bundle_shape(threads):
-    """(width, layers) of a bundle of training jobs, as Snakemake sizes a group job.
-
-    The profile's group-components puts up to k training jobs in one SLURM job; Snakemake sizes
-    it by stacking them in layers of `width` jobs whose threads fit in --cores, summing CPUs and
-    memory within a layer and run times across layers. The SLURM plugin, though, runs a bundle's
-    jobs one after another (one job step each), so a layer of `width` jobs takes up to `width`
-    times its longest job: train_runtime scales by `width` (1 when --cores equals the threads).
-    """
+    """(width, layers) of a bundle of training jobs (separations.resources.bundle_shape): the
+    profile's group-components and --cores, as this Snakemake was started with."""
     settings = getattr(workflow, "group_settings", None)
     components = getattr(settings, "group_components", None) or {}
-    size = max(1, int(components.get("train", 1)))
     cores = workflow.resource_settings.cores
-    width = size if not cores else max(1, min(size, cores // max(1, threads)))
-    return width, -(-size // width)
+    return job_resources.bundle_shape(components.get("train", 1), cores, threads)
 
 
 def _train_minutes(wildcards, attempt):
@@ -95,7 +74,9 @@ def train_runtime(wildcards, attempt):
         return minutes
     # in a bundle: room for the jobs run one after another, and the bundle within the limit
     width, layers = train_bundle_shape(job_of(wildcards)["threads"])
-    return min(width * minutes, CLUSTER["runtime"]["max_minutes"] // layers)
+    return job_resources.bundled_minutes(
+        minutes, width, layers, CLUSTER["runtime"]["max_minutes"]
+    )
 
 
 def train_mem_mb(wildcards):

@@ -4,7 +4,7 @@
 from separations.retrieval import sweeps as istree_sweeps  # noqa: E402
 
 if config.get("retrieval") is not None:
-    validate(config["retrieval"], "../schemas/retrieval.schema.json")
+    validate(config["retrieval"], str(sweep_config.SCHEMAS / "retrieval.schema.json"))
     try:
         ISTREE_JOBS = istree_sweeps.check(config["retrieval"])
     except sweep_config.ConfigError as error:

@@ -6,7 +6,7 @@
         results/constructions/runs/*/*.parquet
 
 One job is one study at one N (config.yaml ``constructions``; schema
-workflow/schemas/constructions.schema.json):
+src/separations/schemas/constructions.schema.json):
 
 - ``orthogonality``: the smallest k at which N seeded ±1/√k vectors are γ-nearly orthogonal
   (:func:`.orthogonal.smallest_width`); one row per k the search tested.
@@ -48,8 +48,7 @@ from . import orthogonal, theorem1
 from . import precision as prec
 from .schema import CONSTRUCTIONS_SCHEMA
 
-ROOT = Path(__file__).resolve().parents[3]
-SCHEMA_FILE = ROOT / "workflow" / "schemas" / "constructions.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "constructions.schema.json"
 STUDIES = ("orthogonality", "index_lookup")
 
 

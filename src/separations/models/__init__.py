@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..families import FAMILIES, Family, ModelConfigError, check_shape, get_family
+from ..families import FAMILIES, ConfigError, Family, check_shape, get_family
 
 
 class SequenceModel(nn.Module):
@@ -36,13 +36,13 @@ class SequenceModel(nn.Module):
         super().__init__()
         problems = check_shape(family, depth, width, heads)
         if problems:
-            raise ModelConfigError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
         if input_kind == "tokens":
             self.encoder: nn.Module = nn.Embedding(vocab_size, width)
         elif input_kind == "vectors":
             self.encoder = nn.Linear(vocab_size, width)
         else:
-            raise ModelConfigError(f"unknown input kind {input_kind!r}; allowed: tokens, vectors")
+            raise ConfigError(f"unknown input kind {input_kind!r}; allowed: tokens, vectors")
         self.backbone = get_family(family).backbone_class()(
             width=width, depth=depth, heads=heads or 1, max_len=max_len
         )
@@ -73,7 +73,7 @@ def count_parameters(model: nn.Module) -> int:
 __all__ = [
     "FAMILIES",
     "Family",
-    "ModelConfigError",
+    "ConfigError",
     "SequenceModel",
     "build_model",
     "check_shape",

@@ -35,8 +35,15 @@ import torch
 from .. import checkpoint
 from ..data import read_batch
 from ..models.lm import build, count_trainable
-from ..results import provenance, write_table
-from ..runner import ResumableRun, job_cli, job_runs, successive_halving
+from ..results import provenance
+from ..runner import (
+    ResumableRun,
+    job_cli,
+    job_runs,
+    mean_best,
+    successive_halving,
+    write_job,
+)
 from ..tasks import build_task
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
@@ -219,11 +226,7 @@ def rung_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[floa
     """Per learning rate, minus the mean over seeds of the lowest validation loss so far: the
     rung score of successive halving (exact match is still 0 for every rate at an early rung;
     the loss already orders them)."""
-    scores = {}
-    for lr in lrs:
-        best = [min(r["val_loss"] for r in rows) for k, rows in rows_by_run.items() if k[0] == lr]
-        scores[lr] = -sum(best) / len(best)
-    return scores
+    return mean_best(rows_by_run, lrs, "val_loss", lower_is_better=True)
 
 
 def _read_set(path, spec: dict[str, Any], name: str):
@@ -264,10 +267,7 @@ def train_job(
         score=rung_scores,
         table=schema.table,
     )
-    rows = [row for key in runs for row in finished[key]]
-    table = schema.table(rows)
-    write_table(table, out)
-    log.info("wrote %s (%d rows)", out, len(rows))
+    write_job(finished, schema.table, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Batch, Task, TaskConfigError
+from .base import Batch, ConfigError, Task
 from .dyck import BoundedDyck
 from .equality import EqualityNextCharacter, EqualityOne, EqualityRandom
 from .idxl import IndexLookup
@@ -26,13 +26,11 @@ def get_task(name: str) -> type[Task]:
     try:
         return TASKS[name]
     except KeyError:
-        raise TaskConfigError(
-            f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}"
-        ) from None
+        raise ConfigError(f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}") from None
 
 
 def build_task(name: str, length: int, params: dict | None = None) -> Task:
     return get_task(name)(length, **(params or {}))
 
 
-__all__ = ["TASKS", "Batch", "Task", "TaskConfigError", "build_task", "get_task"]
+__all__ = ["TASKS", "Batch", "Task", "ConfigError", "build_task", "get_task"]

@@ -14,9 +14,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-
-class TaskConfigError(ValueError):
-    """A task was asked for something it cannot make (a length too small, a bad parameter)."""
+from ..errors import ConfigError
 
 
 @dataclass
@@ -84,7 +82,7 @@ class Task(ABC):
     def __init__(self, length: int, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
-            raise TaskConfigError(
+            raise ConfigError(
                 f"task {self.name!r}: unknown parameter(s) {unknown}; "
                 f"allowed: {sorted(self.defaults)}"
             )
@@ -92,7 +90,7 @@ class Task(ABC):
         self.params = {**self.defaults, **params}
         problems = self.check(self.length, self.params)
         if problems:
-            raise TaskConfigError(f"task {self.name!r} at length {length}: " + "; ".join(problems))
+            raise ConfigError(f"task {self.name!r} at length {length}: " + "; ".join(problems))
 
     # -- what a subclass provides -------------------------------------------------------------
     @classmethod

@@ -13,7 +13,7 @@ at k = N. N must be at least 2 (one labelled point and the query).
   candidates per round) until its best inner product exceeds its second best by at least
   ``margin``; so the query is uniform conditioned on the margin. With one earlier point the
   margin holds trivially. A margin that cannot be met in ``max_rounds`` rounds raises
-  :class:`~separations.tasks.base.TaskConfigError` (lower the margin or raise dim).
+  :class:`~separations.tasks.base.ConfigError` (lower the margin or raise dim).
 - Inputs are vectors of size dim + 3, one per position: a point is ``[x, 0, 0, 1]``, a label
   ``[0, onehot(y), 0]`` (the last entry flags points), padding all zeros.
 - Extra tensors: ``neighbour`` (1-based index of the nearest earlier point) and ``gap`` (best minus
@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from .base import Batch, Task, TaskConfigError
+from .base import Batch, ConfigError, Task
 
 CANDIDATES = 16
 
@@ -124,7 +124,7 @@ class NearestNeighbour(Task):
             todo = todo[~found]
             if not len(todo):
                 return query, nearest, gap
-        raise TaskConfigError(
+        raise ConfigError(
             f"task 'nn' at N={self.length}: no query with margin {margin} among "
             f"{self.params['max_rounds'] * CANDIDATES} candidates (dim={d}); lower the margin "
             "or raise dim"
