@@ -317,3 +317,26 @@ def test_mamba_width_failure_counts_only_against_its_positive_control():
     assert verdicts(table(*mamba, tf_fails))["P1-MAMBA-WIDTH"] == INCONCLUSIVE
     rising = [*mamba[:3], cell_rows("idxl", "mamba", 2, 32, 50, 0.5, rising=True)]
     assert verdicts(table(*rising, tf_solves))["P1-MAMBA-WIDTH"] == INCONCLUSIVE
+
+
+def test_the_intervals_equal_scipy_stats_bit_for_bit():
+    """summary.wilson and summary.seed_interval use scipy.special (importing scipy.stats costs
+    every figure process a second): the reference is scipy.stats, to the last bit."""
+    import numpy as np
+    from scipy import stats
+
+    from separations.summary import seed_interval, wilson
+
+    for n in [1, 2, 3, 10, 64, 500, 1000, 5000]:
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            for confidence in [0.9, 0.95, 0.99]:
+                ci = stats.binomtest(k, n).proportion_ci(confidence, method="wilson")
+                assert wilson(k, n, confidence) == (float(ci.low), float(ci.high)), (k, n)
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        values = rng.random(int(rng.integers(2, 6)))
+        for confidence in [0.9, 0.95]:
+            scale = stats.sem(values, ddof=1)
+            low, high = stats.t.interval(confidence, len(values) - 1, values.mean(), scale)
+            assert seed_interval(values, confidence) == (float(low), float(high))
+    assert seed_interval(np.array([0.5, 0.5, 0.5]), 0.95) == (0.5, 0.5)

@@ -12,11 +12,12 @@ rate was still improving in the last quarter of its budget.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 CELL = ["task", "model", "depth", "width", "heads", "length"]
 SOLVED, FAILED, BORDERLINE = "solved", "failed", "borderline"
@@ -50,11 +51,21 @@ def model_label(model: str, depth: int, width: int, heads=None) -> str:
 
 
 def wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
-    """Wilson interval of a binomial proportion (scipy)."""
+    """Wilson score interval of a binomial proportion (Wilson 1927; the form of Newcombe 1998):
+    centre (k + z^2/2) / (n + z^2), half-width z sqrt(k (n - k) / n + z^2/4) / (n + z^2); the
+    ends are exactly 0 and 1 when every trial failed or succeeded. scipy.special only: importing
+    scipy.stats costs each figure process a second (tests check it against scipy.stats)."""
     if trials <= 0:
         return (0.0, 1.0)
-    ci = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    k, n = int(successes), int(trials)
+    p = k / n
+    z = float(special.ndtri(0.5 + 0.5 * confidence))
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    low = 0.0 if k == 0 else center - delta
+    high = 1.0 if k == n else center + delta
+    return float(low), float(high)
 
 
 def seed_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -63,10 +74,11 @@ def seed_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     mean = float(values.mean())
     if len(values) < 2 or float(values.std(ddof=1)) == 0.0:
         return mean, mean
-    low, high = stats.t.interval(
-        confidence, len(values) - 1, loc=mean, scale=stats.sem(values, ddof=1)
-    )
-    return float(low), float(high)
+    sem = float(values.std(ddof=1)) / math.sqrt(len(values))
+    df = len(values) - 1  # t quantiles from scipy.special, as scipy.stats.t.interval takes them
+    low = mean + sem * float(special.stdtrit(df, (1.0 - confidence) / 2))
+    high = mean + sem * float(special.stdtrit(df, (1.0 + confidence) / 2))
+    return low, high
 
 
 def still_improving(group: pd.DataFrame, tolerance: float, column: str = "val_acc") -> bool:

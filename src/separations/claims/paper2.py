@@ -104,15 +104,21 @@ def _compare(a: Evidence, b: Evidence, b_name: str) -> str:
     return f"level with {b_name} (the intervals overlap)"
 
 
-def _gap_at_largest_n(cells: dict, rules) -> tuple[list[Outcome], list[Evidence], tuple]:
-    """Transformer+CoT against Mamba+CoT at each size's largest common n (the separation)."""
+def _gap_at_largest_n(
+    cells: dict, rules, cells_table: pd.DataFrame | None = None
+) -> tuple[list[Outcome], list[Evidence], tuple]:
+    """Transformer+CoT against Mamba+CoT at each size's largest common n (the separation); the
+    last item is the largest n of the largest size (by parameters, from ``cells_table``)."""
     both = sorted(set(_keys(cells, "cot", "transformer")) & set(_keys(cells, "cot", "mamba")))
     outcomes, used = [], []
     for size, n in _largest_n(both):
         tf, mamba = cells[("cot", "transformer", size, n)], cells[("cot", "mamba", size, n)]
         used += [tf, mamba]
         outcomes.append(separation(tf, mamba, rules))
-    return outcomes, used, (_largest_n(both) or [None])[-1]
+    order = _sizes(cells_table) if cells_table is not None else []
+    rank = {size: i for i, size in enumerate(order)}
+    largest = max(_largest_n(both), key=lambda k: (rank.get(k[0], -1), k), default=None)
+    return outcomes, used, largest
 
 
 def cot_helps_rnn(results, settings=None) -> Verdict:
@@ -238,7 +244,7 @@ def istree_separation(results, settings=None) -> Verdict:
     largest n it succeeds where Mamba+CoT (same size) fails."""
     cells, rules = istree_cells(results, settings), rules_for(settings, "paper2")
     tf_keys = _keys(cells, "cot", "transformer")
-    gap, used, largest = _gap_at_largest_n(cells, rules)
+    gap, used, largest = _gap_at_largest_n(cells, rules, istree_table(results, settings))
     if not gap:
         return Verdict("none", NOT_TESTED, reason="the sweep lacks Transformer and Mamba with CoT")
     control = every([succeeds(cells[("cot", "transformer", *k)], rules) for k in tf_keys])
@@ -312,7 +318,15 @@ def _fixes(results, settings, fmt: str, family: str) -> Verdict:
             outcome = Outcome(INCONCLUSIVE, succeeds(fixed, rules).reason, outcome.cells)
         outcomes.append(outcome)
     worst = min(keys, key=lambda k: cells[(fmt, family, *k)].acc)
+    against = [
+        f"{size}, $n = {n}$: {pct(cells[(fmt, family, size, n)].acc)} against "
+        f"{pct(cells[('cot', 'mamba', size, n)].acc)}"
+        for size, n in keys
+        if ("cot", "mamba", size, n) in cells
+        and cells[("cot", "mamba", size, n)].status(rules.near_perfect) != SOLVED
+    ]  # where Mamba with plain CoT is not solved: where there is something to fix
     numbers = {
+        "against-mamba-cot": "; ".join(against) or "none",
         "min": pct(cells[(fmt, family, *worst)].acc),
         "ns": ", ".join(str(k) for k in sorted({n for _, n in keys})),
     }

@@ -21,13 +21,85 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+from cycler import cycler  # noqa: E402
 
 from ..results import add_input_option, load_results, write_atomic  # noqa: E402
 from ..summary import BORDERLINE, SOLVED, cells  # noqa: E402
 from ..tables import RESULT_SCHEMAS  # noqa: E402
 
-sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
+#: seaborn's theme ``set_theme(context="paper", style="whitegrid", font_scale=0.9)`` with its
+#: "deep" palette, as matplotlib settings: importing seaborn (and, through it, scipy.stats) costs
+#: every figure process a second, so only the heatmaps import it, when they draw (its default
+#: colour map, "rocket", is left out: every colour map here is named).
+#: tests/test_figures_theme.py checks this against seaborn's own.
+THEME = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 8.640000000000002,
+    "axes.linewidth": 1.0,
+    "axes.prop_cycle": cycler(
+        color=[
+            (0.2980392156862745, 0.4470588235294118, 0.6901960784313725),
+            (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
+            (0.3333333333333333, 0.6588235294117647, 0.40784313725490196),
+            (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+            (0.5058823529411764, 0.4470588235294118, 0.7019607843137254),
+            (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
+            (0.8549019607843137, 0.5450980392156862, 0.7647058823529411),
+            (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
+            (0.8, 0.7254901960784313, 0.4549019607843137),
+            (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+        ]
+    ),
+    "axes.titlesize": 8.640000000000002,
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "font.size": 8.640000000000002,
+    "grid.color": ".8",
+    "legend.fontsize": 7.920000000000001,
+    "legend.title_fontsize": 8.640000000000002,
+    "lines.linewidth": 1.2000000000000002,
+    "lines.markersize": 4.800000000000001,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 0.8,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.labelsize": 7.920000000000001,
+    "xtick.major.size": 4.800000000000001,
+    "xtick.major.width": 1.0,
+    "xtick.minor.size": 3.2,
+    "xtick.minor.width": 0.8,
+    "ytick.color": ".15",
+    "ytick.labelsize": 7.920000000000001,
+    "ytick.left": False,
+    "ytick.major.size": 4.800000000000001,
+    "ytick.major.width": 1.0,
+    "ytick.minor.size": 3.2,
+    "ytick.minor.width": 0.8,
+}
+#: seaborn's theme also recolours matplotlib's one-letter colour codes ("k--" is its dark grey)
+COLOR_CODES = {
+    "b": THEME["axes.prop_cycle"].by_key()["color"][0],
+    "g": THEME["axes.prop_cycle"].by_key()["color"][2],
+    "r": THEME["axes.prop_cycle"].by_key()["color"][3],
+    "m": THEME["axes.prop_cycle"].by_key()["color"][4],
+    "y": THEME["axes.prop_cycle"].by_key()["color"][8],
+    "c": THEME["axes.prop_cycle"].by_key()["color"][9],
+    "k": (0.1, 0.1, 0.1),
+}
+plt.rcParams.update(THEME)
+matplotlib.colors.colorConverter.colors.update(COLOR_CODES)
+matplotlib.colors.colorConverter.cache.clear()
 
 #: colourbar label of every accuracy heatmap (the normalised scale)
 ABOVE_CHANCE = "accuracy above chance\n(0 = chance, 1 = perfect)"
@@ -96,6 +168,8 @@ def heatmap(
     annotated with the string in ``annot`` (none where it is missing) and styled with the text
     properties (a dict) in ``styles``; row labels read across; ``cbar=False`` leaves out the
     colourbar (panels that share one scale)."""
+    import seaborn as sns  # here, not at the top: see THEME
+
     kws = {"fontsize": fontsize} if fontsize else {}
     sns.heatmap(
         grid.astype(float),
