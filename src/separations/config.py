@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .models import FAMILIES, check_shape
+from .families import FAMILIES, check_shape
 from .settings import MAX_SEED as MAX_SEED
 from .settings import MAX_TASK_INT as MAX_TASK_INT
 from .settings import NUMERIC_KEYS as NUMERIC_KEYS

@@ -11,10 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-import torch
-import torch.nn.functional as F
-
 from ..errors import ConfigError
+from ._lazy import F, torch
 
 
 @dataclass

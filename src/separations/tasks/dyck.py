@@ -29,17 +29,17 @@ closing one by a running maximum of positions).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import torch
-
+from ._lazy import torch
 from .base import Batch, Task
 
 TOKEN_NAMES = {1: "(", 2: ")", 3: "[", 4: "]"}
 OPEN = (1, 3)  # ( and [ ; the closing bracket of an opening one is id + 1
 #: token -> the same direction, other bracket type; token -> the same type, other direction
-SWAP_TYPE = torch.tensor([0, 3, 4, 1, 2])
-FLIP_DIRECTION = torch.tensor([0, 2, 1, 4, 3])
+SWAP_TYPE = (0, 3, 4, 1, 2)
+FLIP_DIRECTION = (0, 2, 1, 4, 3)
 
 # The walk's stack as one of 7 states: 0 empty; 1 "(" ; 2 "[" ; 3 + 2*bottom + top at depth 2
 # (bottom, top in {0: round, 1: square}). A step reads r uniform in 0..5: depth 0 uses r % 2
@@ -47,6 +47,7 @@ FLIP_DIRECTION = torch.tensor([0, 2, 1, 4, 3])
 _CHOICES = 6
 
 
+@functools.cache
 def _walk_tables() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(emit, next state, two finishing tokens) as flat lookup tables indexed by state*6 + r."""
     emit = torch.zeros(7 * _CHOICES, dtype=torch.long)
@@ -77,9 +78,6 @@ def _walk_tables() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
                 s2 = 3 + 2 * bottom + top
                 finish[s2 * 2 + u] = torch.tensor([OPEN[top] + 1, OPEN[bottom] + 1])
     return emit, nxt, finish
-
-
-_EMIT, _NEXT, _FINISH = _walk_tables()
 
 
 def in_language(tokens: torch.Tensor, max_depth: int = 2) -> torch.Tensor:
@@ -144,15 +142,16 @@ class BoundedDyck(Task):
     def positives(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """``batch_size`` strings of the language by the paper's walk (B×N)."""
         n = self.length
+        emit, step, finish = _walk_tables()
         draws = torch.randint(0, _CHOICES, (n - 2, batch_size), generator=generator)
         state = torch.zeros(batch_size, dtype=torch.long)
         out = torch.empty(n, batch_size, dtype=torch.long)
         for t in range(n - 2):
             index = state * _CHOICES + draws[t]
-            out[t] = _EMIT[index]
-            state = _NEXT[index]
+            out[t] = emit[index]
+            state = step[index]
         pair = torch.randint(0, 2, (batch_size,), generator=generator)
-        out[n - 2 :] = _FINISH[state * 2 + pair].T
+        out[n - 2 :] = finish[state * 2 + pair].T
         return out.T.contiguous()
 
     def corrupt(
@@ -171,7 +170,8 @@ class BoundedDyck(Task):
             chosen = torch.zeros(r, n, dtype=torch.bool)
             chosen.scatter_(1, order, torch.arange(n).expand(r, n) < k[:, None])
             swap = torch.rand(r, n, generator=generator) < 0.5
-            changed = torch.where(swap, SWAP_TYPE[base], FLIP_DIRECTION[base])
+            swap_type, flip = torch.tensor(SWAP_TYPE), torch.tensor(FLIP_DIRECTION)
+            changed = torch.where(swap, swap_type[base], flip[base])
             candidate = torch.where(chosen, changed, base)
             still_in = in_language(candidate)
             done = ~still_in

@@ -32,9 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
+from ._lazy import F, torch
 from .base import Batch, Task
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
-import torch
-
+from ._lazy import torch
 from .base import Batch, Task
 
 #: printable names for up to 64 symbols (the base64 alphabet), so dumps are readable

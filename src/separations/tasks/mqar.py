@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
+from ._lazy import F, torch
 from .base import Batch, Task
 
 IGNORE = -100

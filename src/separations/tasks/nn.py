@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
+from ._lazy import torch
 from .base import Batch, ConfigError, Task
 
 CANDIDATES = 16

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
+from .._lazy import F, torch
 from ..base import Batch, Task
 from . import formats, graphs
 from .vocab import Vocab

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
+from .._lazy import torch
 from .graphs import Graphs, adjacency
 from .search import SearchContext
 from .vocab import BOS, EDGE, END, EOS, FAILED, FALSE, PAD, PARENT, START, TRUE, Vocab

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from .._lazy import torch
 
 #: the smallest graph the sampler can make: it needs two hubs and two leaves
 MIN_NODES = 4
