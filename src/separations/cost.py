@@ -350,12 +350,13 @@ def markdown(estimates: list[Estimate], command: str, early_stop: float = 1.0) -
     return "\n".join(rows) + "\n"
 
 
-def write_block(text: str, block: str) -> str:
-    """``text`` with the block between BEGIN and END replaced (appended when there is none)."""
-    wrapped = f"{BEGIN}\n{block.rstrip()}\n{END}"
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        return text[:start] + wrapped + text[end + len(END) :]
+def write_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with the block between ``begin`` and ``end`` replaced (appended when there is
+    none): how the benchmarks keep their tables in docs/performance.md current."""
+    wrapped = f"{begin}\n{block.rstrip()}\n{end}"
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        return text[:start] + wrapped + text[stop + len(end) :]
     return text.rstrip("\n") + "\n\n" + wrapped + "\n"
 
 

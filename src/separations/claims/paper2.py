@@ -208,7 +208,10 @@ def _study_numbers(results, settings) -> dict[str, str]:
     out = {
         "sizes": ", ".join(sizes),
         "n-sizes": str(len(sizes)),
-        "sweeps": ", ".join(sorted(set(table["sweep"].dropna().astype(str)))),
+        "sweeps": ", ".join(
+            "\\texttt{" + name.replace("_", "\\_") + "}"
+            for name in sorted(set(table["sweep"].dropna().astype(str)))
+        ),
         "widths": _by_size(sizes, widths),
         "params": "; ".join(params),
         "steps": ", ".join(f"{int(c):,}" for c in sorted(set(table["max_steps"]))),
@@ -265,8 +268,8 @@ def istree_separation(results, settings=None) -> Verdict:
             cells[("cot", "mamba", at_size, at_n)],
         )
         by_size.append(
-            f"{at_size}, $n = {at_n}$: Transformer {pct(tf.acc)}, Mamba {pct(mamba.acc)} "
-            f"(the Transformer {_compare(tf, mamba, 'Mamba')})"
+            f"{at_size}, $n = {at_n}$: Transformer {pct(tf.acc)}, Mamba {pct(mamba.acc)}, "
+            f"the Transformer {_compare(tf, mamba, 'Mamba')}"
         )
     lowest = {}
     for at_size, at_n in tf_keys:

@@ -47,7 +47,7 @@ def draw(results, settings=None):
             line = part[(part["family"] == family) & (part["size"] == size)].sort_values("n")
             acc = line["acc"] * 100
             dodge = (k - (len(lines) - 1) / 2) * 0.06 * (max(ns) - min(ns) or 4) / 4
-            label = f"{FAMILY_LABELS.get(family, family)} ({params[(family, size)] / 1000:.0f}k)"
+            label = f"{FAMILY_LABELS.get(family, family)} ({params[(family, size)] / 1000:.1f}k)"
             ax.errorbar(
                 line["n"] + dodge,
                 acc,
