@@ -78,7 +78,7 @@ def markdown(rows, repeats: int) -> str:
         "## Pipeline commands that train nothing",
         "",
         f"Measured by `python benchmarks/pipeline_timings.py` on {datetime.date.today()}: a fresh "
-        f"clone of {git_commit(ROOT)}, {cpu_model()} ({os.cpu_count()} cores), Python "
+        f"clone of {git_commit()[:7]}, {cpu_model()} ({os.cpu_count()} cores), Python "
         f"{platform.python_version()}; median of {repeats} runs after one warm-up.",
         "",
         "| command | median (s) | runs (s) | target (s) | met |",
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         env_path = os.environ.get("PYTHONPATH", "")
         os.environ["PYTHONPATH"] = f"{clone / 'src'}{os.pathsep}{env_path}".rstrip(os.pathsep)
         rows = measure(clone, args.repeats)
+        print(rows)
     block = markdown(rows, args.repeats)
     print(block)
     out = Path(args.out)

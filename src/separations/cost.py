@@ -22,7 +22,7 @@ Checked against ``torch.utils.flop_counter.FlopCounterMode`` in tests/test_cost.
 the matmuls but not the recurrent kernels or the scan).
 
 Steps expected (:func:`run_equivalents`): successive halving as the runner does it
-(:func:`separations.runner.rung_steps`; the best ``ceil(keep x alive)`` rates go on at each rung),
+(:func:`separations.settings.rung_steps`; the best ``ceil(keep x alive)`` rates go on at each rung),
 so per seed ``sum_i alive_i x (rung_i - rung_{i-1})``; with no early stopping this is an upper
 bound, and ``early_stop`` (a factor in (0, 1]) scales it for runs that stop once solved.
 Evaluation: a forward pass (1/3 of a step per example) over the validation set every
@@ -138,7 +138,7 @@ def layers(m: Model) -> int:
 # -- steps ----------------------------------------------------------------------------------------
 def run_equivalents(spec: dict[str, Any]) -> float:
     """Full-length runs per seed that successive halving leaves: sum_i alive_i x stage_i / cap."""
-    from .runner import rung_steps
+    from .settings import rung_steps
 
     total, alive = spec["max_steps"], len(spec["learning_rates"])
     keep = (spec.get("pruning") or {}).get("keep", 1.0)

@@ -32,6 +32,7 @@ import torch
 
 from .data import read_batch
 from .results import write_table
+from .settings import rung_steps
 from .summary import ranked_learning_rates
 from .tasks import Task
 
@@ -190,17 +191,6 @@ class ResumableRun:
                     return state["rows"]
             if state["step"] % spec["checkpoint_every"] == 0:
                 save()
-
-
-def rung_steps(spec: dict[str, Any]) -> list[int]:
-    """Steps at which learning-rate pruning compares the runs: each rung's fraction of
-    ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
-    pruning = spec.get("pruning")
-    if not pruning or len(spec["learning_rates"]) < 2:
-        return []
-    every, total = spec["eval_every"], spec["max_steps"]
-    steps = {max(every, round(f * total / every) * every) for f in pruning["rungs"]}
-    return sorted(s for s in steps if s < total)
 
 
 def mean_best(

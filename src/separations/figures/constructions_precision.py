@@ -10,19 +10,23 @@ import math
 import sys
 
 import matplotlib.pyplot as plt
-import seaborn as sns
+import numpy as np
 
-from ..constructions import precision as prec
 from ..constructions.summary import eta_grid, precision_grid
 from .common import cli, heatmap, note_figure
 
 
-def precision_order(names) -> list[str]:
-    """dtypes first (widest first), then bits<K> from most to fewest bits."""
-    return sorted(
-        set(names),
-        key=lambda n: (n.startswith("bits"), -prec.significant_bits(n), n),
-    )
+def precision_order(names, bits: dict[str, int]) -> list[str]:
+    """dtypes first (widest first), then bits<K> from most to fewest bits (``bits``: each
+    precision's significant bits, as the results table records them)."""
+    return sorted(set(names), key=lambda n: (n.startswith("bits"), -bits[n], n))
+
+
+def viridis(count: int) -> list[tuple[float, float, float]]:
+    """``count`` colours evenly inside viridis, its two ends left out (seaborn's palette of a
+    matplotlib colour map, without importing seaborn)."""
+    cmap = plt.get_cmap("viridis")
+    return [tuple(cmap(x)[:3]) for x in np.linspace(0, 1, count + 2)[1:-1]]
 
 
 def percent(a: float) -> str:
@@ -39,6 +43,7 @@ def eta_label(eta: float) -> str:
 
 def draw(results):
     df = results["constructions"]
+    bits = dict(zip(df["precision"], df["significant_bits"], strict=True))
     grid = precision_grid(df)
     grid = grid[grid["attention"] == "softmax"]
     etas = eta_grid(df)
@@ -58,7 +63,7 @@ def draw(results):
         left = axes["grid"]
         acc = grid.pivot_table(index="precision", columns="length", values="accuracy")
         ovf = grid.pivot_table(index="precision", columns="length", values="overflow")
-        order = precision_order(acc.index)
+        order = precision_order(acc.index, bits)
         acc, ovf = acc.reindex(order), ovf.reindex(order)
         labels = acc.map(percent)
         labels = labels.where(ovf.fillna(0) == 0, "ovf")
@@ -72,9 +77,9 @@ def draw(results):
         values = sorted(set(etas["eta"]))
         where = {v: i for i, v in enumerate(values)}
         lengths = sorted(set(etas["length"]))
-        colors = dict(zip(lengths, sns.color_palette("viridis", len(lengths)), strict=True))
+        colors = dict(zip(lengths, viridis(len(lengths)), strict=True))
         styles = ["-", "--", ":", "-."]
-        for i, name in enumerate(precision_order(etas["precision"])):
+        for i, name in enumerate(precision_order(etas["precision"], bits)):
             for length in lengths:
                 part = etas[(etas["precision"] == name) & (etas["length"] == length)]
                 part = part.sort_values("eta")
