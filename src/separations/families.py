@@ -83,3 +83,42 @@ def check_shape(name: str, depth: int, width: int, heads: int | None) -> list[st
         elif width % heads:
             problems.append(f"{name}: width {width} is not divisible by heads {heads}")
     return problems
+
+
+# -- paper 2's language models (separations.models.lm builds them) -----------------------------
+
+#: the language-model families of paper 2 and their token embeddings
+LM_FAMILIES = ("transformer", "mamba", "hybrid")
+LM_EMBEDDINGS = ("sinusoidal", "learned")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A paper-2 language model's shape (config.yaml ``retrieval.sizes``), checked without torch."""
+
+    family: str
+    width: int
+    depth: int
+    ffn: int = 0  # SwiGLU hidden width (transformer and the hybrid's attention layer)
+    heads: int = 0
+    d_state: int = 16  # Mamba state size per channel (mamba-ssm default 16)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.family not in LM_FAMILIES:
+            out.append(f"unknown model family {self.family!r}; allowed: {', '.join(LM_FAMILIES)}")
+            return out
+        if self.width < 2 or self.width % 2:
+            out.append(f"{self.family}: width must be even and >= 2, got {self.width}")
+        if self.depth < 1:
+            out.append(f"{self.family}: depth must be >= 1, got {self.depth}")
+        if self.family in ("transformer", "hybrid"):
+            if self.heads < 1 or self.width % self.heads:
+                out.append(f"{self.family}: width {self.width} needs heads >= 1 dividing it")
+            elif (self.width // self.heads) % 2:
+                out.append(f"{self.family}: head dimension must be even (rotary positions)")
+            if self.ffn < 1:
+                out.append(f"{self.family}: needs ffn >= 1")
+        if self.family in ("mamba", "hybrid") and self.d_state < 1:
+            out.append(f"{self.family}: d_state must be >= 1, got {self.d_state}")
+        return out

@@ -21,11 +21,17 @@ record that as overflow instead of failing.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 
 import torch
 from torch.overrides import TorchFunctionMode
+
+from .precision_names import MANTISSA as MANTISSA
+from .precision_names import MAX_BITS as MAX_BITS
+from .precision_names import PrecisionError as PrecisionError
+from .precision_names import check as check
+from .precision_names import parse_name
+from .precision_names import significant_bits as significant_bits
 
 DTYPES = {
     "float64": torch.float64,
@@ -33,42 +39,12 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
 }
-#: explicit mantissa bits of each dtype
-MANTISSA = {"float64": 52, "float32": 23, "bfloat16": 7, "float16": 10}
-MAX_BITS = 52  # float64 has 52 explicit mantissa bits
-_BITS = re.compile(r"bits(\d+)")
-
-
-class PrecisionError(ValueError):
-    """An unknown precision name."""
 
 
 def parse(name: str) -> tuple[torch.dtype, int | None]:
     """(dtype the model runs in, mantissa bits to round to or None) for a precision name."""
-    if not isinstance(name, str):
-        raise PrecisionError(f"precision must be a string, got {name!r}")
-    if name in DTYPES:
-        return DTYPES[name], None
-    match = _BITS.fullmatch(name)
-    if match:
-        bits = int(match.group(1))
-        if 1 <= bits <= MAX_BITS:
-            return torch.float64, bits
-        raise PrecisionError(f"precision {name!r}: bits must be in 1..{MAX_BITS}, got {bits}")
-    raise PrecisionError(
-        f"unknown precision {name!r}; allowed: {', '.join(DTYPES)}, or bits<K> with K in "
-        f"1..{MAX_BITS} (K mantissa bits)"
-    )
-
-
-def check(name: str) -> None:
-    parse(name)
-
-
-def significant_bits(name: str) -> int:
-    """Significant bits (mantissa + the implicit one) of a precision, for plots and claims."""
-    _, bits = parse(name)
-    return (MANTISSA[name] if bits is None else bits) + 1
+    dtype, bits = parse_name(name)
+    return DTYPES[dtype], bits
 
 
 def round_mantissa(x: torch.Tensor, bits: int) -> torch.Tensor:

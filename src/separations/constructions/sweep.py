@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import torch
 
 from ..results import (
     ArgumentParser,
@@ -44,8 +43,7 @@ from ..results import (
     write_table,
 )
 from ..settings import ConfigError, config_hash
-from . import orthogonal, theorem1
-from . import precision as prec
+from . import precision_names as prec
 from .schema import CONSTRUCTIONS_SCHEMA
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "constructions.schema.json"
@@ -111,6 +109,8 @@ class Rows:
 
 
 def run_orthogonality(block: dict[str, Any], length: int) -> pa.Table:
+    from . import orthogonal  # torch: only when a study runs
+
     study = block["orthogonality"]
     rows = Rows(block, length)
     gamma = block["gamma"]
@@ -144,12 +144,16 @@ def run_orthogonality(block: dict[str, Any], length: int) -> pa.Table:
 
 
 def eta_value(rule: str | float, length: int) -> tuple[float, str]:
+    from . import theorem1  # torch: only when a study runs
+
     if rule == "theorem":
         return theorem1.theorem_eta(length), "theorem"
     return float(rule), "fixed"
 
 
 def run_index_lookup(block: dict[str, Any], length: int) -> pa.Table:
+    from . import orthogonal, theorem1  # torch: only when a study runs
+
     cfg = block["index_lookup"]
     rows = Rows(block, length)
     data = theorem1.eval_set(
@@ -308,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     # parsed above, by results.aggregate_cli; listed here for --help
     sub.add_parser("aggregate", help="--out FILE PATH...: job tables as the results table")
     args = parser.parse_args(argv)
+    import torch  # here: validating the block at Snakemake's start-up needs no torch
+
     torch.set_num_threads(1)
     try:
         start = time.perf_counter()

@@ -17,50 +17,19 @@ token costs one position, not a pass over the prefix.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..families import LM_EMBEDDINGS as EMBEDDINGS
+from ..families import LM_FAMILIES as FAMILIES  # noqa: F401 - re-exported: lm.FAMILIES
+from ..families import Shape
 from .llama import DecoderLayer, KVCache, Llama, RMSNorm
-
-FAMILIES = ("transformer", "mamba", "hybrid")
-EMBEDDINGS = ("sinusoidal", "learned")
 
 
 class ModelError(ValueError):
     """A model that cannot be built, or a sequence it cannot hold."""
-
-
-@dataclass(frozen=True)
-class Shape:
-    family: str
-    width: int
-    depth: int
-    ffn: int = 0  # SwiGLU hidden width (transformer and the hybrid's attention layer)
-    heads: int = 0
-    d_state: int = 16  # Mamba state size per channel (mamba-ssm default 16)
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.family not in FAMILIES:
-            out.append(f"unknown model family {self.family!r}; allowed: {', '.join(FAMILIES)}")
-            return out
-        if self.width < 2 or self.width % 2:
-            out.append(f"{self.family}: width must be even and >= 2, got {self.width}")
-        if self.depth < 1:
-            out.append(f"{self.family}: depth must be >= 1, got {self.depth}")
-        if self.family in ("transformer", "hybrid"):
-            if self.heads < 1 or self.width % self.heads:
-                out.append(f"{self.family}: width {self.width} needs heads >= 1 dividing it")
-            elif (self.width // self.heads) % 2:
-                out.append(f"{self.family}: head dimension must be even (rotary positions)")
-            if self.ffn < 1:
-                out.append(f"{self.family}: needs ffn >= 1")
-        if self.family in ("mamba", "hybrid") and self.d_state < 1:
-            out.append(f"{self.family}: d_state must be >= 1, got {self.d_state}")
-        return out
 
 
 def sinusoid_table(vocab_size: int, width: int) -> torch.Tensor:

@@ -11,7 +11,9 @@ import itertools
 import json
 from typing import Any
 
-from ..models.lm import EMBEDDINGS, FAMILIES, Shape
+from ..families import LM_EMBEDDINGS as EMBEDDINGS
+from ..families import LM_FAMILIES as FAMILIES
+from ..families import Shape
 from ..settings import ConfigError, add_job
 from ..tasks.istree.formats import FORMATS, max_length
 from ..tasks.istree.graphs import MIN_NODES
