@@ -340,3 +340,23 @@ def test_the_intervals_equal_scipy_stats_bit_for_bit():
             low, high = stats.t.interval(confidence, len(values) - 1, values.mean(), scale)
             assert seed_interval(values, confidence) == (float(low), float(high))
     assert seed_interval(np.array([0.5, 0.5, 0.5]), 0.95) == (0.5, 0.5)
+
+
+def test_the_slope_fit_equals_scipy_linregress_bit_for_bit():
+    """claims.rules fits log-log slopes with numpy and scipy.special (no scipy.stats import):
+    slope, standard error and t quantile equal linregress's and t.ppf's to the last bit."""
+    import numpy as np
+    from scipy import special, stats
+
+    from separations.claims.rules import _least_squares
+
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(3, 8))
+        x = np.log2(np.sort(rng.choice(np.arange(4, 500), n, replace=False)).astype(float))
+        y = np.log2(rng.integers(2, 128, n).astype(float))
+        if np.ptp(y) == 0:
+            continue
+        fit = stats.linregress(x, y)
+        assert _least_squares(x, y) == (float(fit.slope), float(fit.stderr))
+        assert float(special.stdtrit(n - 2, 0.975)) == float(stats.t.ppf(0.975, n - 2))
