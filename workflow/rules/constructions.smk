@@ -10,7 +10,9 @@ if "constructions" not in config:
         "config.yaml has no `constructions` block (workflow/rules/constructions.smk)"
     )
 
-validate(config["constructions"], str(sweep_config.SCHEMAS / "constructions.schema.json"))
+validate(
+    config["constructions"], str(sweep_config.SCHEMAS / "constructions.schema.json")
+)
 
 from separations.constructions import sweep as constructions_sweep  # noqa: E402
 
