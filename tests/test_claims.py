@@ -360,3 +360,12 @@ def test_the_slope_fit_equals_scipy_linregress_bit_for_bit():
         fit = stats.linregress(x, y)
         assert _least_squares(x, y) == (float(fit.slope), float(fit.stderr))
         assert float(special.stdtrit(n - 2, 0.975)) == float(stats.t.ppf(0.975, n - 2))
+
+
+def test_a_table_of_several_sweeps_names_each_sweeps_commit():
+    from separations.report import table_commits
+
+    one = pd.DataFrame({"sweep": ["cpu", "cpu"], "git_commit": ["a" * 40, "a" * 40]})
+    two = pd.concat([one, pd.DataFrame({"sweep": ["cpu_small"], "git_commit": ["b" * 40]})])
+    assert table_commits(one) == "a" * 12
+    assert table_commits(two) == f"{'a' * 12} (cpu), {'b' * 12} (cpu_small)"

@@ -60,11 +60,23 @@ def numbers(
     out["min-learning-rates"] = str(settings["min_learning_rates"])
     for name, table in results.items():
         if "git_commit" in table.columns:
-            commits = sorted(set(table["git_commit"]))
-            out[f"commit-{name}"] = tex(", ".join(short_commit(c) for c in commits))
+            out[f"commit-{name}"] = tex(table_commits(table))
     if "metrics" in results:
         out.update(training_numbers(results["metrics"], protocol_for(settings)))
     return out
+
+
+def table_commits(table) -> str:
+    """The commits a result table came from; a table read from several sweeps' files says each
+    sweep's (``a2485d6febbf (cpu), 018aa6549643 (cpu_small)``)."""
+    sweeps = sorted(set(table["sweep"].dropna())) if "sweep" in table.columns else []
+    if len(sweeps) < 2:
+        return ", ".join(short_commit(c) for c in sorted(set(table["git_commit"])))
+    parts = []
+    for sweep in sweeps:
+        commits = sorted(set(table.loc[table["sweep"] == sweep, "git_commit"]))
+        parts.append(f"{', '.join(short_commit(c) for c in commits)} ({sweep})")
+    return ", ".join(parts)
 
 
 def short_commit(commit: str) -> str:
