@@ -62,7 +62,6 @@ rule retrieval_train:
         # resumes from its checkpoints in the next attempt (docs/cluster.md)
         **SLURM_PLACEMENT,
         runtime=CLUSTER["runtime"]["max_minutes"],
-        cpus_per_task=lambda wildcards, threads: threads,
     params:
         spec=lambda wildcards: json.dumps(retrieval_job(wildcards), sort_keys=True),
     shell:

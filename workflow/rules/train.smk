@@ -21,9 +21,8 @@ rule train:
         **SLURM_PLACEMENT,
         runtime=train_runtime,
         mem_mb=train_mem_mb,
-        cpus_per_task=lambda wildcards, threads: threads,
     params:
-        spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
+        spec=job_spec_json,
     shell:
         "exec python -m separations.train --spec {params.spec:q} --data {input.validation} --test {input.test}"
         " --out {output.metrics} --log {log} --threads {threads} 2> /dev/null"
