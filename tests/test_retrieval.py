@@ -688,3 +688,13 @@ def test_graph_sizes_are_said_per_model_size_only_where_they_differ():
     assert _by_size(["13k", "40k"], {"13k": [10], "40k": [6, 10]}) == "10 (13k); 6, 10 (40k)"
     assert _by_size(["13k", "40k"], {"40k": [10]}) == "10 (40k)"
     assert _by_size(["13k"], {}) == "none"
+
+
+def test_the_second_size_runs_the_cpu_sweeps_protocol(config):
+    """cpu_small compares with cpu only if the protocol is the same: the training block key for
+    key, hence the same cap, rates, seeds, pruning, stop threshold and evaluation sets."""
+    sweeps_block = config["retrieval"]["sweeps"]
+    assert sweeps_block["cpu_small"]["training"] == sweeps_block["cpu"]["training"]
+    jobs = sweeps.check(config["retrieval"])
+    small, cpu = jobs["cpu_small"], jobs["cpu"]
+    assert {s["data_seed"] for s in small.values()} == {s["data_seed"] for s in cpu.values()}
