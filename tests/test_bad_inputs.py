@@ -270,7 +270,8 @@ def test_input_pairs_load_good_files(tmp_path):
 def test_a_table_of_several_files_is_read_as_one(tmp_path, capsys):
     """config.yaml `results` may list several sweeps' files for one table (the IsTree table of
     the reported sweep and of cpu_small): their rows are concatenated, schema-checked; the same
-    file twice, or a sweep's job in two of them, is refused in one line."""
+    file twice, or a sweep's job in two of them, is refused in one line (the aggregation's own
+    check, results.refuse_duplicates)."""
 
     def write(name, sweep, job):
         row = {k: None for k in istree_schema.ISTREE_SCHEMA.names}
@@ -285,9 +286,9 @@ def test_a_table_of_several_files_is_read_as_one(tmp_path, capsys):
     loaded = load_results([f"istree={a}", f"istree={b}", f"istree={other_sweep}"], RESULT_SCHEMAS)
     assert sorted(loaded["istree"]["sweep"]) == ["ci", "cpu", "cpu_small"]
     for pairs, expected in [
-        ([a, b, a], "the same file given twice"),
-        ([a, b, f"{tmp_path}/./b.parquet"], "the same file given twice"),
-        ([a, same], "both hold sweep/job cpu/cot/mamba/40k/n10"),
+        ([a, b, a], "given twice"),
+        ([a, b, f"{tmp_path}/./b.parquet"], "given twice"),
+        ([a, same], "sweep=cpu, job=cot/mamba/40k/n10 is also in"),
     ]:
         with pytest.raises(SystemExit) as error:
             load_results([f"istree={p}" for p in pairs], RESULT_SCHEMAS)

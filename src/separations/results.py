@@ -457,33 +457,19 @@ def load_results(pairs: list[str], schemas: dict[str, pa.Schema] | None = None) 
                 first = " ".join(str(e).split())
                 raise ValueError(f"{path}: not a readable Parquet file ({first})") from None
             parts.setdefault(name, []).append((path, table))
-            _refuse_overlap(name, parts[name])
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             raise SystemExit(2) from None
     try:
+        for files in parts.values():  # several files of one table: no file, no job twice
+            paths, read = [p for p, _ in files], [t for _, t in files]
+            keys = [k for k in ("sweep", "job") if all(k in t.column_names for t in read)]
+            refuse_duplicates(paths, read if keys else [pa.table({}) for _ in read], keys)
         tables = {name: _concat([t for _, t in files]) for name, files in parts.items()}
     except SchemaError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     return {name: table.to_pandas() for name, table in tables.items()}
-
-
-def _refuse_overlap(name: str, files: list[tuple[str, pa.Table]]) -> None:
-    """The newest of ``files`` neither repeats an earlier path nor holds an earlier file's job."""
-    (path, table), earlier = files[-1], files[:-1]
-    keys = [k for k in ("sweep", "job") if k in table.column_names]
-    for other_path, other in earlier:
-        if Path(other_path).resolve() == Path(path).resolve():
-            raise ValueError(f"--input {name}={path}: the same file given twice")
-        if keys and set(keys) <= set(other.column_names):
-            mine = set(zip(*(table.column(k).to_pylist() for k in keys), strict=True))
-            theirs = set(zip(*(other.column(k).to_pylist() for k in keys), strict=True))
-            if mine & theirs:
-                first = "/".join(str(v) for v in sorted(mine & theirs)[0])
-                raise ValueError(
-                    f"--input {name}: {path} and {other_path} both hold {'/'.join(keys)} {first}"
-                )
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
