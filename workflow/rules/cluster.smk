@@ -40,16 +40,9 @@ def train_bundle_shape(threads):
 
 
 def _train_minutes(wildcards, attempt):
-    job_of(wildcards)  # a missing job is named
-    return _job_minutes(wildcards.sweep, job_key(wildcards), attempt)
-
-
-@functools.cache
-def _job_minutes(sweep, key, attempt):
-    """Once per (job, attempt): Snakemake evaluates a resource several times per job."""
     settings = CLUSTER["runtime"]
     return job_resources.runtime_minutes(
-        JOBS[sweep][key],
+        job_of(wildcards),
         attempt,
         device=TRAIN_DEVICE,
         margin=settings["margin"],
@@ -87,13 +80,7 @@ def train_runtime(wildcards, attempt):
 
 
 def train_mem_mb(wildcards):
-    job_of(wildcards)  # a missing job is named
-    return _job_mem_mb(wildcards.sweep, job_key(wildcards))
-
-
-@functools.cache
-def _job_mem_mb(sweep, key):
-    mb = job_resources.mem_mb(JOBS[sweep][key], TRAIN_DEVICE) * CLUSTER["mem_factor"]
+    mb = job_resources.mem_mb(job_of(wildcards), TRAIN_DEVICE) * CLUSTER["mem_factor"]
     return int(-(-mb // 256) * 256)
 
 

@@ -1,7 +1,6 @@
 # Shared helpers: the sweep tables, built once when the workflow is parsed (the config was
 # validated by config.smk, included before this file).
 
-import functools
 import json
 import re
 import sys
@@ -37,29 +36,13 @@ wildcard_constraints:
     name=r"[a-z0-9_]+",
 
 
-def job_key(wildcards):
-    """The key of the training job that the wildcards name, in JOBS[sweep]."""
-    return f"{wildcards.task}/{wildcards.model}/{wildcards.shape}/N{wildcards.length}"
-
-
 def job_of(wildcards):
     """The spec of the training job that the wildcards name."""
-    key = job_key(wildcards)
+    key = f"{wildcards.task}/{wildcards.model}/{wildcards.shape}/N{wildcards.length}"
     try:
         return JOBS[wildcards.sweep][key]
     except KeyError:
         raise WorkflowError(f"sweep {wildcards.sweep!r} has no job {key!r}") from None
-
-
-@functools.cache
-def _spec_json(sweep, key):
-    return json.dumps(JOBS[sweep][key], sort_keys=True)
-
-
-def job_spec_json(wildcards):
-    """The job's spec as the trainer's --spec (once per job: Snakemake asks several times)."""
-    job_of(wildcards)  # a missing job is named
-    return _spec_json(wildcards.sweep, job_key(wildcards))
 
 
 def run_outputs(sweep):

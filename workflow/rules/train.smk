@@ -22,7 +22,7 @@ rule train:
         runtime=train_runtime,
         mem_mb=train_mem_mb,
     params:
-        spec=job_spec_json,
+        spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
     shell:
         "exec python -m separations.train --spec {params.spec:q} --data {input.validation} --test {input.test}"
         " --out {output.metrics} --log {log} --threads {threads} 2> /dev/null"
