@@ -10,6 +10,13 @@
 
 from snakemake.utils import min_version, validate
 
+# Planning the paper grid (~5,000 jobs) allocates millions of short-lived objects; with
+# CPython's default thresholds its cyclic collector rescans the long-lived ones over and over.
+import gc
+
+gc.freeze()
+gc.set_threshold(50_000, 20, 100)
+
 min_version("9.0")
 
 
