@@ -49,9 +49,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from separations import cost
 from separations.models import FAMILIES, build_model, references
 from separations.models.lm import LanguageModel, Shape
-from separations.results import cpu_model, git_commit
+from separations.results import cpu_model, git_commit, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
+#: what this command writes in ``--out``; everything outside the markers is kept
+BEGIN, END = "<!-- steps:begin -->", "<!-- steps:end -->"
 WIDTH = 64
 VOCAB = 70  # 64 symbols, padding and a few index tokens, as Index Lookup over 64 symbols
 CLASSES = 64
@@ -409,13 +411,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
     command = "python benchmarks/performance.py " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = render(rows, peaks, args, command.strip())
-    if args.out.exists():  # keep the GPU-hours block of benchmarks/gpu_hours.py
-        old = args.out.read_text()
-        start, end = old.find(cost.BEGIN), old.find(cost.END)
-        if 0 <= start < end:
-            text = cost.write_block(text, old[start + len(cost.BEGIN) : end])
-    args.out.write_text(text)
+    block = render(rows, peaks, args, command.strip())
+    # only this command's block changes: the other benchmarks' blocks and the notes stay
+    old = args.out.read_text() if args.out.exists() else ""
+    if old and BEGIN not in old:
+        old = BEGIN + "\n" + END + "\n\n" + old
+    text = cost.write_block(old, block, BEGIN, END)
+    write_atomic(args.out, lambda tmp: Path(tmp).write_text(text))
     print(f"wrote {args.out}")
     return 0
 

@@ -36,3 +36,31 @@ def test_quick_run_writes_the_tables(tmp_path):
     assert float(transformer[6].split()[0]) > 0  # FLOPs were counted
     assert dss[1] == "none" and dss[4] == "–" and dss[5] == "–"
     assert "## Targets" in text and "Families without a reference" in text
+
+
+def test_a_rerun_keeps_the_rest_of_the_file(tmp_path):
+    """The command replaces its own block only: the GPU-hours and pipeline blocks of the other
+    benchmarks and the notes written around them survive a rerun."""
+    out = tmp_path / "performance.md"
+    notes = "# notes\n\nkept text\n\n<!-- gpu-hours:begin -->\nhours\n<!-- gpu-hours:end -->\n"
+    out.write_text(notes)
+    args = ["--quick", "--lengths", "8", "--threads", "1", "--rounds", "1"]
+    args += ["--families", "dss", "--out", str(out)]
+    for _ in range(2):
+        subprocess.run([sys.executable, str(SCRIPT), *args], check=True, timeout=120)
+    text = out.read_text()
+    assert text.count("<!-- steps:begin -->") == 1 and text.count("## N = 8") == 1
+    assert text.endswith(notes) and text.index("## Machine") < text.index("kept text")
+
+
+def test_the_gap_benchmark_writes_its_block(tmp_path):
+    """benchmarks/throughput_gaps.py (why targets are missed) runs and writes both tables."""
+    out = tmp_path / "performance.md"
+    out.write_text("kept\n")
+    script = SCRIPT.parent / "throughput_gaps.py"
+    subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(out)], check=True, timeout=120
+    )
+    text = out.read_text()
+    assert text.startswith("kept\n") and "<!-- gaps:begin -->" in text
+    assert "| LSTM | 8 |" in text and "| GRU | 8 |" in text and "| 8 |" in text
