@@ -344,6 +344,8 @@ def targets(rows: list[dict], peaks: dict[int, float]) -> list[str]:
         + verdict(low, bool(long_tf)),
         "",
         "Families without a reference (not counted above): " + (", ".join(no_ref) or "none") + ".",
+        "Why a target is not met is measured by `benchmarks/throughput_gaps.py` (its section "
+        "below).",
     ]
 
 
