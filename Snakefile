@@ -29,7 +29,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/constructions.smk"
 include: "workflow/rules/critical_width.smk"
-include: "workflow/rules/retrieval.smk"
+include: "workflow/rules/istree.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
 
@@ -39,5 +39,5 @@ rule all:
     default_target: True
     input:
         runs=run_outputs(SWEEP),
-        retrieval=retrieval_run_outputs(SWEEP),
+        istree=istree_run_outputs(SWEEP),
         paper="paper/main.pdf",

@@ -4,7 +4,7 @@
         --steps 3000
 
 Runs one learning rate and seed exactly as the pipeline's IsTree trainer does (the job spec comes
-from config.yaml's ``retrieval`` block through :func:`separations.retrieval.sweeps.job_specs`, with
+from config.yaml's ``istree`` block through :func:`separations.istree.sweeps.job_specs`, with
 the training settings of ``--sweep``), on a fresh evaluation set of ``--eval-size`` graphs, and
 prints each evaluation. It writes nothing but a scratch checkpoint folder: numbers it prints are
 for choosing sizes, graph sizes and step caps, not results (those come from the pipeline, with
@@ -25,8 +25,8 @@ import torch
 
 from separations.config import load
 from separations.data import generate
-from separations.retrieval.sweeps import job_specs
-from separations.retrieval.train import Run
+from separations.istree.sweeps import job_specs
+from separations.istree.train import Run
 from separations.runner import StopFlag
 from separations.tasks import build_task
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("format", choices=("nocot", "cot", "retrieval"))
     parser.add_argument("n", type=int)
     parser.add_argument("family", choices=("transformer", "mamba", "hybrid"))
-    parser.add_argument("--size", required=True, help="a size named in retrieval.sizes")
+    parser.add_argument("--size", required=True, help="a size named in istree.sizes")
     parser.add_argument("--sweep", default="cpu", help="whose training settings to use")
     parser.add_argument("--lr", type=float, required=True)
     parser.add_argument("--steps", type=int, help="step cap (default: the sweep's)")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    block = load(args.config)["retrieval"]
+    block = load(args.config)["istree"]
     body = block["sweeps"][args.sweep]
     training = {
         **(body.get("training") or {}),

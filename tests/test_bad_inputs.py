@@ -19,9 +19,9 @@ from separations.config import RESULT_SCHEMAS
 from separations.constructions import sweep as constructions
 from separations.data import main as data_main
 from separations.data import read_batch
+from separations.istree import aggregate as istree_aggregate
+from separations.istree import schema as istree_schema
 from separations.results import METRICS_SCHEMA, load_results, metrics_table
-from separations.retrieval import aggregate as istree_aggregate
-from separations.retrieval import schema as istree_schema
 from separations.train import main as train_main
 
 

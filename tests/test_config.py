@@ -9,7 +9,7 @@ import yaml
 from conftest import DELETE, ROOT, mutate, planned_jobs, snakemake
 
 from separations import config as sweep_config
-from separations.retrieval import sweeps as istree_sweeps
+from separations.istree import sweeps as istree_sweeps
 
 
 def lstm_block(task: str, length: int) -> dict:
@@ -84,7 +84,7 @@ def _sweeps() -> tuple[list[str], dict[str, str]]:
     the reported sweep, and other studies (critical width, IsTree) have no `recall` block; so is
     the IsTree sweep `cpu_small`, whose table is read with the reported sweep's IsTree table."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    names = set(config["sweeps"]) | set(config["retrieval"]["sweeps"])
+    names = set(config["sweeps"]) | set(config["istree"]["sweeps"])
     tables = {
         name: path
         for name in names
@@ -117,8 +117,8 @@ def test_a_table_sweep_dry_runs_through_its_table(sweep):
         aggregate, train = "aggregate", "train"
         expected = len(sweep_config.jobs(config, sweep))
     else:  # an IsTree sweep
-        aggregate, train = "retrieval_aggregate", "retrieval_train"
-        expected = len(istree_sweeps.check(config["retrieval"])[sweep])
+        aggregate, train = "istree_aggregate", "istree_train"
+        expected = len(istree_sweeps.check(config["istree"])[sweep])
     proc = snakemake(ROOT, table, "-n", "--forcerun", aggregate, "--quiet", "rules")
     jobs = planned_jobs(proc.stdout)
     assert jobs.get(aggregate) == 1 and jobs.get(train, 0) <= expected

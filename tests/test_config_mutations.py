@@ -114,8 +114,8 @@ RENAMES = {
     ),
     ("tasks",): st.from_regex(r"zz[a-z]{1,6}", fullmatch=True),
     ("results",): st.from_regex(r"[A-Z][a-z-]{1,6}", fullmatch=True),
-    ("retrieval", "sizes"): st.from_regex(r"[a-z]{1,4} [a-z]{1,4}", fullmatch=True),
-    ("retrieval", "sweeps"): st.sampled_from(RESERVED),
+    ("istree", "sizes"): st.from_regex(r"[a-z]{1,4} [a-z]{1,4}", fullmatch=True),
+    ("istree", "sweeps"): st.sampled_from(RESERVED),
 }
 
 

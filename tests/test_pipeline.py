@@ -15,9 +15,9 @@ TRAINING_RULES = {
     "validation_set",
     "test_set",
     "aggregate",
-    "retrieval_train",
-    "retrieval_evaluation_set",
-    "retrieval_aggregate",
+    "istree_train",
+    "istree_evaluation_set",
+    "istree_aggregate",
     "construction",
     "constructions",
 }

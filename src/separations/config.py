@@ -6,7 +6,7 @@ path), the value given and what is allowed:
 
 - :func:`read_yaml` reads a config file strictly: a syntax error names the file and line, a key
   given twice is refused; :func:`command_line_values` types values given with ``--config``.
-- :func:`validate_schema`: the JSON schemas (``separations/schemas/``: config, and the retrieval,
+- :func:`validate_schema`: the JSON schemas (``separations/schemas/``: config, and the istree,
   constructions and cluster blocks), with integers that are integers and numbers that are finite;
   every number has bounds there. The first error is turned into one line (:func:`describe`).
 - :func:`check`: what needs the registries or more than one key: task names and parameters (their
@@ -58,7 +58,7 @@ SCHEMA = SCHEMAS / "config.schema.json"
 RESERVED_SWEEP_NAMES = ("constructions", "data", "runs", "checkpoints", "istree")
 #: the blocks of config.yaml with a schema of their own (checked when present and not null)
 BLOCK_SCHEMAS = {
-    "retrieval": "retrieval.schema.json",
+    "istree": "istree.schema.json",
     "constructions": "constructions.schema.json",
     "cluster": "cluster.schema.json",
 }
@@ -377,7 +377,7 @@ def _refuse_non_finite(node: Any, where: list) -> None:
 
 
 def validate_schema(config: dict[str, Any]) -> None:
-    """The JSON schemas: ``config.schema.json``, then the retrieval, constructions and cluster
+    """The JSON schemas: ``config.schema.json``, then the istree, constructions and cluster
     blocks' own; integers must be integers and numbers finite. The first error, as one line."""
     if not isinstance(config, dict):
         raise ConfigError(
@@ -558,10 +558,10 @@ def check(config: dict[str, Any]) -> None:
             sort_keys=True,
         )
         _check_sweep_cached(payload, sweep)
-    if config.get("retrieval") is not None:
-        from .retrieval import sweeps as istree_sweeps
+    if config.get("istree") is not None:
+        from .istree import sweeps as istree_sweeps
 
-        istree_sweeps.check(config["retrieval"])
+        istree_sweeps.check(config["istree"])
     _check_critical_width(config)
     if config.get("constructions") is not None:
         from .constructions import sweep as constructions_sweep

@@ -198,13 +198,13 @@ def paper1_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
 
 
 def istree_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
-    """Every job of an IsTree sweep (``retrieval.sweeps.<sweep>``) with its cost."""
-    from .retrieval.sweeps import job_specs
+    """Every job of an IsTree sweep (``istree.sweeps.<sweep>``) with its cost."""
+    from .istree.sweeps import job_specs
     from .tasks.istree.vocab import Vocab
 
     out = []
     lm = {"transformer": "llama", "mamba": "mamba-lm", "hybrid": "hybrid-lm"}
-    for job, spec in job_specs(config.get("retrieval") or {}, sweep).items():
+    for job, spec in job_specs(config.get("istree") or {}, sweep).items():
         vocab = len(Vocab(spec["n"]))
         m = Model(
             lm[spec["family"]],
@@ -362,11 +362,11 @@ def write_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> st
 
 def config_part(config: dict[str, Any], sweep: str = "paper") -> dict[str, Any]:
     """What :func:`sweep_estimates` reads of ``config`` for ``sweep`` (the report's input)."""
-    retrieval = dict(config.get("retrieval") or {})
-    retrieval["sweeps"] = {k: v for k, v in (retrieval.get("sweeps") or {}).items() if k == sweep}
+    istree = dict(config.get("istree") or {})
+    istree["sweeps"] = {k: v for k, v in (istree.get("sweeps") or {}).items() if k == sweep}
     return {
         "training": config["training"],
         "tasks": config.get("tasks") or {},
         "sweeps": {k: v for k, v in config["sweeps"].items() if k == sweep},
-        "retrieval": retrieval,
+        "istree": istree,
     }

@@ -94,7 +94,7 @@ LM_EMBEDDINGS = ("sinusoidal", "learned")
 
 @dataclass(frozen=True)
 class Shape:
-    """A paper-2 language model's shape (config.yaml ``retrieval.sizes``), checked without torch."""
+    """A paper-2 language model's shape (config.yaml ``istree.sizes``), checked without torch."""
 
     family: str
     width: int

@@ -1,7 +1,7 @@
 """The shared runner of training jobs: one resumable run, the job loop and the command line.
 
 Both trainers build on it: paper 1's (:mod:`separations.train`) and paper 2's
-(:mod:`separations.retrieval.train`). What it holds is what makes a job survive interruption with
+(:mod:`separations.istree.train`). What it holds is what makes a job survive interruption with
 the same numbers:
 
 - :class:`ResumableRun`: one learning rate and seed of a job, resumable from its checkpoint; its

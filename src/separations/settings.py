@@ -58,7 +58,7 @@ def config_hash(values: Mapping[str, Any], keys: Iterable[str] | None) -> str:
     """Hash of everything that can change a run's numbers (checkpoints and result rows carry it):
     the values of ``keys`` in ``values`` (a key the mapping lacks enters as null), or with
     ``keys=None`` the whole mapping. Each study names its keys: paper 1's are :data:`NUMERIC_KEYS`,
-    paper 2's ``separations.retrieval.sweeps.NUMERIC_KEYS``; the constructions hash their block."""
+    paper 2's ``separations.istree.sweeps.NUMERIC_KEYS``; the constructions hash their block."""
     if keys is not None:
         values = {k: values.get(k) for k in keys}
     payload = json.dumps(values, sort_keys=True, default=str)

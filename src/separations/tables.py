@@ -7,8 +7,8 @@ Torch-free on purpose: every figure is its own process, and what it imports is s
 from __future__ import annotations
 
 from .constructions.schema import CONSTRUCTIONS_SCHEMA
+from .istree.schema import ISTREE_SCHEMA
 from .results import METRICS_SCHEMA
-from .retrieval.schema import ISTREE_SCHEMA
 
 #: the declared schema of each result table of config.yaml `results` (and the critical-width
 #: study's), by name

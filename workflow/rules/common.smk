@@ -21,7 +21,7 @@ shell.prefix(f"export PYTHONPATH={SRC}" + "${{PYTHONPATH:+:$PYTHONPATH}}; ")
 
 # sweep names only, so that results/constructions/... is never taken for a sweep's output
 SWEEP_NAMES = sorted(
-    set(config["sweeps"]) | set((config.get("retrieval") or {}).get("sweeps", {})),
+    set(config["sweeps"]) | set((config.get("istree") or {}).get("sweeps", {})),
     key=len,
     reverse=True,
 )

@@ -1,6 +1,6 @@
 """Paper 2's claims (Wen, Dang and Lyu, 2024), checked on the IsTree results.
 
-Each (format, family, size, n) is one cell (:func:`separations.retrieval.summary.cells`): the
+Each (format, family, size, n) is one cell (:func:`separations.istree.summary.cells`): the
 learning rate validation chose, the held-out test accuracy of greedy generation (with the search
 tool in the retrieval format) of the last iterate, mean over seeds with its interval, and the flags
 that keep a failure from counting. Families are compared at the same size (matched parameter
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..retrieval.summary import cells as summary_cells
+from ..istree.summary import cells as summary_cells
 from .base import Claim, Verdict, pct, protocol_for, rules_for
 from .rules import (
     FAILED,

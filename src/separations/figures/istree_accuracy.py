@@ -3,7 +3,7 @@
 One line per model family and size (labelled with its trainable parameters): the held-out test
 accuracy of greedy generation (with the search tool answering queries in the retrieval format) of
 each run's last iterate, at the learning rate validation chose, mean over seeds
-(:func:`separations.retrieval.summary.cells`); bars: the cell's interval (Student t over seeds
+(:func:`separations.istree.summary.cells`); bars: the cell's interval (Student t over seeds
 covering each run's Wilson interval, at the verdicts' confidence). Chance dotted, paper 2's
 near-perfect threshold dashed. Only formats with results get a panel.
 """
@@ -13,7 +13,7 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..claims.base import protocol_for, rules_for
-from ..retrieval.summary import FAMILY_LABELS, FORMAT_LABELS, cells
+from ..istree.summary import FAMILY_LABELS, FORMAT_LABELS, cells
 from .common import cli, note_figure, reference_lines
 
 FAMILIES = ["transformer", "mamba", "hybrid"]

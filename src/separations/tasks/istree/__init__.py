@@ -9,7 +9,7 @@ formats (``nocot``, ``cot``, ``retrieval``), built by the modules of this packag
 - :mod:`.formats`   the nocot / cot / retrieval sequences and loss masks
 
 The class wraps them so that ``python -m separations.data istree`` can write evaluation sets and
-dumps; paper 2's study (:mod:`separations.retrieval`) trains and scores language models on them.
+dumps; paper 2's study (:mod:`separations.istree`) trains and scores language models on them.
 ``targets`` holds the label (1 for a tree); ``extra["supervised"]`` marks the tokens the loss sees
 (after the first [EOS], without the search tool's answers).
 """

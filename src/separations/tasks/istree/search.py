@@ -22,7 +22,7 @@ Anything else between the markers (an empty query, a non-node, a nested ``[START
 evaluation scores such a sample wrong. The tool never raises on model output.
 
 The same :class:`SearchContext` builds the training traces (:mod:`.formats`), answers the model
-during generation (:mod:`separations.retrieval.generate`) and checks traces in the tests.
+during generation (:mod:`separations.istree.generate`) and checks traces in the tests.
 """
 
 from __future__ import annotations

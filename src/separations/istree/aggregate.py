@@ -1,6 +1,6 @@
 """All IsTree jobs of a sweep in one schema-checked Parquet (the committed cache).
 
-    python -m separations.retrieval.aggregate --out results/cpu/istree.parquet \\
+    python -m separations.istree.aggregate --out results/cpu/istree.parquet \\
         results/cpu/istree/runs/*/*/*/*/metrics.parquet
 
 A file whose schema is not :data:`~.schema.ISTREE_SCHEMA`, a file given twice or a job in two
@@ -25,7 +25,7 @@ def aggregate(paths: list[str]) -> pa.Table:
 
 def main(argv: list[str] | None = None) -> int:
     return aggregate_cli(
-        aggregate, argv, prog="python -m separations.retrieval.aggregate", doc=__doc__
+        aggregate, argv, prog="python -m separations.istree.aggregate", doc=__doc__
     )
 
 

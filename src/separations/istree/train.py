@@ -1,6 +1,6 @@
 """Train one IsTree job: every learning rate and seed of one (format, family, size, n) cell.
 
-    python -m separations.retrieval.train --spec '<json>' --data validation.parquet \\
+    python -m separations.istree.train --spec '<json>' --data validation.parquet \\
         --test test.parquet --out metrics.parquet --log train.log --threads 1
 
 Protocol (paper 2): AdamW with weight decay 0, a linear warm-up over ``warmup_samples`` then a
@@ -48,7 +48,7 @@ from ..tasks import build_task
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
 
-log = logging.getLogger("separations.retrieval.train")
+log = logging.getLogger("separations.istree.train")
 
 
 def warmup_steps(spec: dict[str, Any]) -> int:
@@ -271,7 +271,7 @@ def train_job(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_cli(train_job, argv, prog="python -m separations.retrieval.train", doc=__doc__)
+    return job_cli(train_job, argv, prog="python -m separations.istree.train", doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,17 @@
-# Paper 2 (IsTree): evaluation sets, training jobs and aggregation, from the `retrieval` block of
-# config.yaml. The logic is in separations.retrieval; these rules only call it.
+# Paper 2 (IsTree): evaluation sets, training jobs and aggregation, from the `istree` block of
+# config.yaml. The logic is in separations.istree; these rules only call it.
 
 
-include: "retrieval_common.smk"
+include: "istree_common.smk"
 
 
 localrules:
-    retrieval_evaluation_set,
-    retrieval_test_set,
-    retrieval_aggregate,
+    istree_evaluation_set,
+    istree_test_set,
+    istree_aggregate,
 
 
-rule retrieval_evaluation_set:
+rule istree_evaluation_set:
     """The IsTree validation set of one (format, n), shared by the sweep's jobs: it selects."""
     output:
         "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
@@ -20,14 +20,14 @@ rule retrieval_evaluation_set:
     conda:
         "../../envs/separations.yaml"
     params:
-        spec=retrieval_eval_set,
+        spec=istree_eval_set,
     shell:
         "python -m separations.data istree --length {wildcards.nodes}"
         " --count {params.spec[count]} --seed {params.spec[seed]}"
         " --params {params.spec[params]:q} --out {output} > {log} 2>&1"
 
 
-rule retrieval_test_set:
+rule istree_test_set:
     """The held-out IsTree test set of one (format, n), disjoint from its validation set."""
     input:
         "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
@@ -38,14 +38,14 @@ rule retrieval_test_set:
     conda:
         "../../envs/separations.yaml"
     params:
-        spec=retrieval_eval_set,
+        spec=istree_eval_set,
     shell:
         "python -m separations.data istree --length {wildcards.nodes}"
         " --count {params.spec[test_count]} --seed {params.spec[test_seed]}"
         " --params {params.spec[params]:q} --exclude {input} --out {output} > {log} 2>&1"
 
 
-rule retrieval_train:
+rule istree_train:
     """One (format, family, size, n) IsTree cell: every learning rate and seed, resumable."""
     input:
         data="results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
@@ -56,24 +56,24 @@ rule retrieval_train:
         "results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/train.log",
     conda:
         "../../envs/separations.yaml"
-    threads: lambda wildcards: retrieval_job(wildcards)["threads"]
+    threads: lambda wildcards: istree_job(wildcards)["threads"]
     resources:
         # no size model for these jobs yet: the partition's limit; a job that needs longer
         # resumes from its checkpoints in the next attempt (docs/cluster.md)
         **SLURM_PLACEMENT,
         runtime=CLUSTER["runtime"]["max_minutes"],
     params:
-        spec=lambda wildcards: json.dumps(retrieval_job(wildcards), sort_keys=True),
+        spec=lambda wildcards: json.dumps(istree_job(wildcards), sort_keys=True),
     shell:
-        "exec python -m separations.retrieval.train --spec {params.spec:q}"
+        "exec python -m separations.istree.train --spec {params.spec:q}"
         " --data {input.data} --test {input.test} --out {output.metrics} --log {log} --threads {threads}"
         " 2> /dev/null"
 
 
-rule retrieval_aggregate:
+rule istree_aggregate:
     """All IsTree jobs of a sweep in one schema-checked Parquet: the committed cache."""
     input:
-        lambda wildcards: retrieval_run_outputs(wildcards.sweep),
+        lambda wildcards: istree_run_outputs(wildcards.sweep),
     output:
         "results/{sweep}/istree.parquet",
     log:
@@ -81,5 +81,5 @@ rule retrieval_aggregate:
     conda:
         "../../envs/separations.yaml"
     shell:
-        "python -m separations.retrieval.aggregate --allow-empty --out {output} {input}"
+        "python -m separations.istree.aggregate --allow-empty --out {output} {input}"
         " > {log} 2>&1"

@@ -10,9 +10,9 @@ language models (Transformer, Mamba, hybrid) at the paper's sizes are
 - :mod:`.generate`  batched greedy generation, answering searches with the tool
 - :mod:`.evaluate`  generation accuracy and teacher-forced exact match
 - :mod:`.schema`    the declared Parquet schema of the results
-- :mod:`.train`     one training job (``python -m separations.retrieval.train``)
-- :mod:`.aggregate` all jobs of a sweep in one table (``python -m separations.retrieval.aggregate``)
-- :mod:`.sweeps`    the ``retrieval`` block of config.yaml as a job table
+- :mod:`.train`     one training job (``python -m separations.istree.train``)
+- :mod:`.aggregate` all jobs of a sweep in one table (``python -m separations.istree.aggregate``)
+- :mod:`.sweeps`    the ``istree`` block of config.yaml as a job table
 
 The task is registered as ``istree`` in :mod:`separations.tasks` (evaluation sets and dumps).
 """

@@ -1,12 +1,12 @@
-# Paper 2 (IsTree) helpers: the `retrieval` block of config.yaml, validated and expanded into jobs
-# once when the workflow is parsed (separations.retrieval.sweeps).
+# Paper 2 (IsTree) helpers: the `istree` block of config.yaml, validated and expanded into jobs
+# once when the workflow is parsed (separations.istree.sweeps).
 
-from separations.retrieval import sweeps as istree_sweeps  # noqa: E402
+from separations.istree import sweeps as istree_sweeps  # noqa: E402
 
-if config.get("retrieval") is not None:
-    validate(config["retrieval"], str(sweep_config.SCHEMAS / "retrieval.schema.json"))
+if config.get("istree") is not None:
+    validate(config["istree"], str(sweep_config.SCHEMAS / "istree.schema.json"))
     try:
-        ISTREE_JOBS = istree_sweeps.check(config["retrieval"])
+        ISTREE_JOBS = istree_sweeps.check(config["istree"])
     except sweep_config.ConfigError as error:
         raise WorkflowError(str(error)) from None
 else:
@@ -20,7 +20,7 @@ wildcard_constraints:
     nodes=r"\d+",
 
 
-def retrieval_job(wildcards):
+def istree_job(wildcards):
     """The spec of the IsTree training job that the wildcards name."""
     key = f"{wildcards.fmt}/{wildcards.family}/{wildcards.size}/n{wildcards.nodes}"
     try:
@@ -31,7 +31,7 @@ def retrieval_job(wildcards):
         ) from None
 
 
-def retrieval_run_outputs(sweep):
+def istree_run_outputs(sweep):
     """Per-job IsTree results of a sweep (none when the sweep has no IsTree jobs)."""
     return [
         f"results/{sweep}/istree/runs/{job}/metrics.parquet"
@@ -39,7 +39,7 @@ def retrieval_run_outputs(sweep):
     ]
 
 
-def retrieval_eval_set(wildcards):
+def istree_eval_set(wildcards):
     """Size, seed and task parameters of the evaluation set of (sweep, format, n)."""
     sets = istree_sweeps.eval_sets(ISTREE_JOBS.get(wildcards.sweep, {}))
     key = f"{wildcards.fmt}/n{wildcards.nodes}"

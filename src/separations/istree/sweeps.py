@@ -1,4 +1,4 @@
-"""The ``retrieval`` block of config.yaml: named model sizes and sweeps, expanded into jobs.
+"""The ``istree`` block of config.yaml: named model sizes and sweeps, expanded into jobs.
 
 A job is one (format, family, size, n) cell; it trains every learning rate (of its family) and
 seed. :func:`check` finds what the JSON schema cannot (a size a family lacks, a shape that cannot
@@ -73,7 +73,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
     sizes = block["sizes"]
     out: dict[str, dict[str, Any]] = {}
     for b, grid in enumerate(body["grid"]):
-        where = f"retrieval.sweeps.{sweep}.grid[{b}]"
+        where = f"istree.sweeps.{sweep}.grid[{b}]"
         settings = {**base, **(grid.get("training") or {})}
         for fmt, family, size, n in itertools.product(
             grid["format"], grid["family"], grid["size"], grid["n"]
@@ -94,9 +94,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                     f"allowed: {', '.join(sorted(sizes))}"
                 )
             if family not in sizes[size]:
-                raise ConfigError(
-                    f"config key retrieval.sizes.{size}: no shape for family {family!r}"
-                )
+                raise ConfigError(f"config key istree.sizes.{size}: no shape for family {family!r}")
             if n < MIN_NODES:
                 raise ConfigError(
                     f"config key {where}.n: IsTree graphs need at least {MIN_NODES} nodes, got {n}"
@@ -112,7 +110,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
             ).problems()
             if problems:
                 raise ConfigError(
-                    f"config key retrieval.sizes.{size}.{family}: " + "; ".join(problems)
+                    f"config key istree.sizes.{size}.{family}: " + "; ".join(problems)
                 )
             if settings["embedding"] not in EMBEDDINGS:
                 raise ConfigError(
@@ -160,7 +158,7 @@ def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         }
         if key in out and out[key] != want:
             raise ConfigError(
-                f"config key retrieval.sweeps.{spec['sweep']}: jobs at format {spec['format']} and "
+                f"config key istree.sweeps.{spec['sweep']}: jobs at format {spec['format']} and "
                 f"n={spec['n']} disagree on eval_size, test_size or data_seed (they share the "
                 "evaluation sets)"
             )

@@ -15,11 +15,11 @@ from conftest import ROOT
 
 from separations.claims import paper2
 from separations.claims.rules import INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTED, REPRODUCED
+from separations.istree import aggregate, schema, sweeps
+from separations.istree import train as rtrain
+from separations.istree.generate import generate
 from separations.models import lm
 from separations.results import SchemaError
-from separations.retrieval import aggregate, schema, sweeps
-from separations.retrieval import train as rtrain
-from separations.retrieval.generate import generate
 from separations.settings import ConfigError, config_hash
 from separations.tasks import build_task
 from separations.tasks.istree import formats, graphs, search
@@ -301,7 +301,7 @@ def test_a_sequence_longer_than_the_context_is_refused():
 
 
 def test_paper_sizes_have_the_named_parameter_counts(config):
-    sizes = config["retrieval"]["sizes"]
+    sizes = config["istree"]["sizes"]
     for name, target in [("0.5M", 0.5e6), ("1M", 1e6), ("2M", 2e6)]:
         for family, shape in sizes[name].items():
             model = lm.build(family, 80, 16, **shape)
@@ -323,14 +323,14 @@ def parameter_counts(jobs):
 def test_the_cpu_sweeps_compare_families_at_matched_sizes(config, sweep):
     """Issue 12: inside a size, every family's trainable parameters within 15% of the size's
     mean, in every cell (the vocabulary grows with n, so it is checked per cell)."""
-    counts = parameter_counts(sweeps.check(config["retrieval"])[sweep])
+    counts = parameter_counts(sweeps.check(config["istree"])[sweep])
     assert any(len(by_family) == 3 for by_family in counts.values())
     for key, by_family in counts.items():
         mean = sum(by_family.values()) / len(by_family)
         for count in by_family.values():
             assert abs(count / mean - 1) <= 0.15, (key, by_family)
     # the check can fail: the ci sweep's tiny families are not matched
-    tiny = parameter_counts(sweeps.check(config["retrieval"])["ci"])
+    tiny = parameter_counts(sweeps.check(config["istree"])["ci"])
     spread = [max(c.values()) / min(c.values()) for c in tiny.values() if len(c) > 1]
     assert max(spread) > 1.3
 
@@ -514,9 +514,9 @@ def test_aggregation_refuses_a_foreign_file_by_name(tmp_path):
 def test_config_block_expands_and_bad_values_name_the_key(config):
     import jsonschema
 
-    block = config["retrieval"]
+    block = config["istree"]
     jsonschema.validate(
-        block, json.loads((ROOT / "src/separations/schemas/retrieval.schema.json").read_text())
+        block, json.loads((ROOT / "src/separations/schemas/istree.schema.json").read_text())
     )
     jobs = sweeps.check(block)
     assert len(jobs["paper"]) == 81 and len(sweeps.eval_sets(jobs["paper"])) == 9
@@ -525,17 +525,17 @@ def test_config_block_expands_and_bad_values_name_the_key(config):
     }
     bad = copy.deepcopy(block)
     bad["sweeps"]["ci"]["grid"][0]["size"] = ["huge"]
-    with pytest.raises(ConfigError, match=r"retrieval.sweeps.ci.grid\[0\].size.*huge"):
+    with pytest.raises(ConfigError, match=r"istree.sweeps.ci.grid\[0\].size.*huge"):
         sweeps.check(bad)
     bad = copy.deepcopy(block)
     bad["sizes"]["tiny"]["transformer"]["heads"] = 3
-    with pytest.raises(ConfigError, match="retrieval.sizes.tiny.transformer"):
+    with pytest.raises(ConfigError, match="istree.sizes.tiny.transformer"):
         sweeps.check(bad)
     bad = copy.deepcopy(block)
     bad["sweeps"]["ci"]["grid"][0]["n"] = [3]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(
-            bad, json.loads((ROOT / "src/separations/schemas/retrieval.schema.json").read_text())
+            bad, json.loads((ROOT / "src/separations/schemas/istree.schema.json").read_text())
         )
 
 
@@ -609,7 +609,7 @@ def rising_table(fmt="cot"):
 
 
 def test_cells_choose_on_validation_report_test_and_flag_unfinished_failures():
-    from separations.retrieval.summary import cells
+    from separations.istree.summary import cells
 
     cell = cells(rising_table()).iloc[0]
     assert cell["best_lr"] == 3e-3 and cell["acc"] == pytest.approx(0.65)
@@ -693,8 +693,8 @@ def test_graph_sizes_are_said_per_model_size_only_where_they_differ():
 def test_the_second_size_runs_the_cpu_sweeps_protocol(config):
     """cpu_small compares with cpu only if the protocol is the same: the training block key for
     key, hence the same cap, rates, seeds, pruning, stop threshold and evaluation sets."""
-    sweeps_block = config["retrieval"]["sweeps"]
+    sweeps_block = config["istree"]["sweeps"]
     assert sweeps_block["cpu_small"]["training"] == sweeps_block["cpu"]["training"]
-    jobs = sweeps.check(config["retrieval"])
+    jobs = sweeps.check(config["istree"])
     small, cpu = jobs["cpu_small"], jobs["cpu"]
     assert {s["data_seed"] for s in small.values()} == {s["data_seed"] for s in cpu.values()}
