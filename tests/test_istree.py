@@ -698,3 +698,27 @@ def test_the_second_size_runs_the_cpu_sweeps_protocol(config):
     jobs = sweeps.check(config["istree"])
     small, cpu = jobs["cpu_small"], jobs["cpu"]
     assert {s["data_seed"] for s in small.values()} == {s["data_seed"] for s in cpu.values()}
+
+
+def test_the_istree_schema_enums_are_the_registries():
+    """The schema's families, embeddings and formats are the registries' (one source: a family
+    or format added in the code and not in the schema, or the reverse, fails here)."""
+    from separations.config import SCHEMAS
+    from separations.families import LM_EMBEDDINGS, LM_FAMILIES
+
+    schema = json.loads((SCHEMAS / "istree.schema.json").read_text())
+    enums = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "enum" in node:
+                enums.append(tuple(node["enum"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert enums.count(tuple(LM_FAMILIES)) == 3
+    assert tuple(LM_EMBEDDINGS) in enums and tuple(formats.FORMATS) in enums

@@ -14,15 +14,15 @@ localrules:
 rule istree_evaluation_set:
     """The IsTree validation set of one (format, n), shared by the sweep's jobs: it selects."""
     output:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
+        "results/{sweep}/istree/data/{fmt}/n{n}-validation.parquet",
     log:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.log",
+        "results/{sweep}/istree/data/{fmt}/n{n}-validation.log",
     conda:
         "../../envs/separations.yaml"
     params:
         spec=istree_eval_set,
     shell:
-        "python -m separations.data istree --length {wildcards.nodes}"
+        "python -m separations.data istree --length {wildcards.n}"
         " --count {params.spec[count]} --seed {params.spec[seed]}"
         " --params {params.spec[params]:q} --out {output} > {log} 2>&1"
 
@@ -30,17 +30,17 @@ rule istree_evaluation_set:
 rule istree_test_set:
     """The held-out IsTree test set of one (format, n), disjoint from its validation set."""
     input:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
+        "results/{sweep}/istree/data/{fmt}/n{n}-validation.parquet",
     output:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}-test.parquet",
+        "results/{sweep}/istree/data/{fmt}/n{n}-test.parquet",
     log:
-        "results/{sweep}/istree/data/{fmt}/n{nodes}-test.log",
+        "results/{sweep}/istree/data/{fmt}/n{n}-test.log",
     conda:
         "../../envs/separations.yaml"
     params:
         spec=istree_eval_set,
     shell:
-        "python -m separations.data istree --length {wildcards.nodes}"
+        "python -m separations.data istree --length {wildcards.n}"
         " --count {params.spec[test_count]} --seed {params.spec[test_seed]}"
         " --params {params.spec[params]:q} --exclude {input} --out {output} > {log} 2>&1"
 
@@ -48,12 +48,12 @@ rule istree_test_set:
 rule istree_train:
     """One (format, family, size, n) IsTree cell: every learning rate and seed, resumable."""
     input:
-        data="results/{sweep}/istree/data/{fmt}/n{nodes}-validation.parquet",
-        test="results/{sweep}/istree/data/{fmt}/n{nodes}-test.parquet",
+        data="results/{sweep}/istree/data/{fmt}/n{n}-validation.parquet",
+        test="results/{sweep}/istree/data/{fmt}/n{n}-test.parquet",
     output:
-        metrics="results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/metrics.parquet",
+        metrics="results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{n}/metrics.parquet",
     log:
-        "results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{nodes}/train.log",
+        "results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{n}/train.log",
     conda:
         "../../envs/separations.yaml"
     threads: lambda wildcards: istree_job(wildcards)["threads"]
