@@ -134,7 +134,7 @@ def test_data_command_line_end_to_end_has_no_traceback(tmp_path):
 @pytest.fixture(scope="module")
 def spec():
     specs = sweep_config.job_specs(sweep_config.load(), "ci")
-    return next(s for s in specs.values() if s["task"] == "idxl" and s["length"] == 12)
+    return next(s.to_dict() for s in specs.values() if s.task == "idxl" and s.length == 12)
 
 
 @pytest.mark.parametrize("flag", ["--data", "--test"])

@@ -21,25 +21,25 @@ def paper_jobs() -> dict[str, dict]:
 def test_estimates_grow_with_the_job(paper_jobs):
     def spec(**changes):
         base = paper_jobs["idxl/transformer/d1-w64-h4/N20"]
-        return {**base, **changes}
+        return base.replace(**changes)
 
     base = resources.job_seconds(spec())
     assert resources.job_seconds(spec(depth=4)) > base
     assert resources.job_seconds(spec(width=256)) > base
     assert resources.job_seconds(spec(length=200)) > base
     assert resources.job_seconds(spec(max_steps=500000)) > base
-    seeds = spec()["seeds"]
+    seeds = spec().seeds
     assert resources.job_seconds(spec(seeds=[*seeds, *(s + 100 for s in seeds)])) == pytest.approx(
         2 * base
     )
     # learning-rate pruning: 3 rates x 3 seeds halved at 1/4 and 1/2 is 5.25 run budgets, not 9
     three = spec(learning_rates=[1e-3, 3e-4, 1e-4], seeds=[0, 1, 2], pruning=None)
-    pruned = {**three, "pruning": {"rungs": [0.25, 0.5], "keep": 0.5}}
+    pruned = three.replace(pruning={"rungs": [0.25, 0.5], "keep": 0.5})
     assert resources.runs(pruned) == pytest.approx(5.25) and resources.runs(three) == 9
     assert resources.job_seconds(spec(), "gpu") < base
     assert resources.mem_mb(spec(width=512, depth=6, length=400)) > resources.mem_mb(spec())
     lstm = paper_jobs["idxl/lstm/d1-w64/N20"]
-    assert resources.job_seconds({**lstm, "length": 400}) > resources.job_seconds(lstm)
+    assert resources.job_seconds(lstm.replace(length=400)) > resources.job_seconds(lstm)
 
 
 def test_runtime_grows_per_attempt_within_bounds(paper_jobs):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,7 +65,7 @@ def _spec(**kw):
         "eval_every": 50,
         "pruning": {"rungs": [0.25], "keep": 0.33},
     }
-    return {**spec, **kw}
+    return SimpleNamespace(**{**spec, **kw})
 
 
 def test_pruning_run_equivalents():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -133,11 +134,11 @@ def fake_rows(spec, width, solve_from, seeds=(0, 1, 2), lrs=(1e-3, 3e-3)):
             rows.append(
                 {
                     "task": "idxl",
-                    "model": spec["model"],
-                    "depth": spec["depth"],
+                    "model": spec.model,
+                    "depth": spec.depth,
                     "width": width,
                     "heads": 0,
-                    "length": spec["length"],
+                    "length": spec.length,
                     "lr": lr,
                     "seed": seed,
                     "step": 100,
@@ -162,7 +163,7 @@ def fake_rows(spec, width, solve_from, seeds=(0, 1, 2), lrs=(1e-3, 3e-3)):
 
 
 def test_summarize_critical_width_and_cap():
-    spec = {"model": "lstm", "depth": 1, "length": 16}
+    spec = SimpleNamespace(model="lstm", depth=1, length=16)
     solved = pd.DataFrame(fake_rows(spec, 8, 8) + fake_rows(spec, 16, 8) + fake_rows(spec, 4, 8))
     never = pd.DataFrame(
         [r | {"length": 32} for w in (4, 8, 16) for r in fake_rows(spec, w, 10**6)]
@@ -182,7 +183,7 @@ def study_table(critical: dict[str, dict[int, int]], widths=(4, 8, 16, 32, 64)):
     rows = []
     for model, by_length in critical.items():
         for length, solve_from in by_length.items():
-            spec = {"model": model, "depth": 1, "length": length}
+            spec = SimpleNamespace(model=model, depth=1, length=length)
             for i, width in enumerate(widths):
                 rows += fake_rows(spec, width, solve_from, lrs=(3e-4, 1e-3, 3e-3))
                 if width > solve_from or (width == solve_from and i + 1 == len(widths)):
@@ -233,12 +234,12 @@ def test_run_job_searches_and_resumes(tmp_path):
     trained = []
 
     def train(wspec, validation, out, **kwargs):
-        trained.append(wspec["width"])
-        rows = fake_rows(wspec, wspec["width"], 16, seeds=wspec["seeds"])
+        trained.append(wspec.width)
+        rows = fake_rows(wspec, wspec.width, 16, seeds=wspec.seeds)
         full = []
         for r in rows:
             row = dict.fromkeys(METRICS_SCHEMA.names)
-            row.update(r, sweep="cpu", job=wspec["job"], config_hash=wspec["config_hash"])
+            row.update(r, sweep="cpu", job=wspec.job, config_hash=wspec.config_hash)
             row["heads"] = None
             full.append(row)
         write_table(pa.Table.from_pylist(full, schema=METRICS_SCHEMA), out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import matplotlib.text
@@ -62,7 +63,10 @@ def test_the_registry_is_where_a_family_is_described():
     assert short_label("not-a-family") == "not-a-family"
     assert [short_label(f) for f in ["transformer", "lstm", "linear"]] == ["TF", "LSTM", "LinTF"]
     spec = {"task": "idxl", "length": 50, "depth": 2, "width": 64, "heads": None}
-    size = {m: resources.parameters({**spec, "model": m}) for m in ("gru", "lstm", "mamba")}
+    spec["task_params"] = {}
+    size = {
+        m: resources.parameters(SimpleNamespace(**spec, model=m)) for m in ("gru", "lstm", "mamba")
+    }
     # three gates against the LSTM's four; the attention-like families' 12 w^2 per layer
     assert size["gru"] < size["lstm"] < size["mamba"]
     assert size["lstm"] - size["gru"] == 2 * 2 * 64 * 64

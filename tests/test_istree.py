@@ -21,6 +21,7 @@ from separations.istree.generate import generate
 from separations.models import lm
 from separations.results import SchemaError
 from separations.settings import ConfigError, config_hash
+from separations.specs import IsTreeSpec
 from separations.tasks import build_task
 from separations.tasks.istree import formats, graphs, search
 from separations.tasks.istree.search import SearchContext
@@ -312,10 +313,10 @@ def parameter_counts(jobs):
     """(size, format, n) -> {family: trainable parameters}, each model built as its job would."""
     out = {}
     for spec in jobs.values():
-        task = build_task("istree", spec["n"], {"format": spec["format"], "graph": spec["graph"]})
+        task = build_task("istree", spec.n, {"format": spec.format, "graph": spec.graph})
         model = rtrain.build_model(spec, task.vocab_size)
-        key = (spec["size"], spec["format"], spec["n"])
-        out.setdefault(key, {})[spec["family"]] = lm.count_trainable(model)
+        key = (spec.size, spec.format, spec.n)
+        out.setdefault(key, {})[spec.family] = lm.count_trainable(model)
     return out
 
 
@@ -462,6 +463,7 @@ def test_train_round_trip_and_resume_gives_identical_rows(tmp_path):
         def signum(self, value):
             pass
 
+    spec = IsTreeSpec.from_dict(spec)
     run = rtrain.Run(spec, task, 3e-3, 0, torch.device("cpu"), ckpt, StopAfterCheckpoint())
     _, held_out = read_batch(test)
     with pytest.raises(Interrupted):
@@ -520,9 +522,7 @@ def test_config_block_expands_and_bad_values_name_the_key(config):
     )
     jobs = sweeps.check(block)
     assert len(jobs["paper"]) == 81 and len(sweeps.eval_sets(jobs["paper"])) == 9
-    assert {s["learning_rates"][0] for s in jobs["paper"].values() if s["family"] == "mamba"} == {
-        3e-4
-    }
+    assert {s.learning_rates[0] for s in jobs["paper"].values() if s.family == "mamba"} == {3e-4}
     bad = copy.deepcopy(block)
     bad["sweeps"]["ci"]["grid"][0]["size"] = ["huge"]
     with pytest.raises(ConfigError, match=r"istree.sweeps.ci.grid\[0\].size.*huge"):
@@ -697,7 +697,7 @@ def test_the_second_size_runs_the_cpu_sweeps_protocol(config):
     assert sweeps_block["cpu_small"]["training"] == sweeps_block["cpu"]["training"]
     jobs = sweeps.check(config["istree"])
     small, cpu = jobs["cpu_small"], jobs["cpu"]
-    assert {s["data_seed"] for s in small.values()} == {s["data_seed"] for s in cpu.values()}
+    assert {s.data_seed for s in small.values()} == {s.data_seed for s in cpu.values()}
 
 
 def test_the_istree_schema_enums_are_the_registries():

@@ -70,12 +70,10 @@ def recall_shapes(config: dict, sweep: str = "recall") -> list[tuple]:
     with its real task (vocabulary, outputs and length)."""
     out = []
     for spec in sweep_config.job_specs(config, sweep).values():
-        task = build_task(spec["task"], spec["length"], spec["task_params"])
-        model = build_model(
-            spec["model"], task, depth=spec["depth"], width=spec["width"], heads=spec["heads"]
-        )
-        shape = (spec["model"], spec["depth"], spec["width"], spec["heads"])
-        out.append((*shape, spec["length"], count_parameters(model)))
+        task = build_task(spec.task, spec.length, spec.task_params)
+        model = build_model(spec.model, task, depth=spec.depth, width=spec.width, heads=spec.heads)
+        shape = (spec.model, spec.depth, spec.width, spec.heads)
+        out.append((*shape, spec.length, count_parameters(model)))
     return out
 
 
@@ -117,10 +115,10 @@ def test_size_check_can_fail(config):
 
 def test_recall_sweep_protocol(config):
     specs = list(sweep_config.job_specs(config, "recall").values())
-    assert {s["max_steps"] for s in specs} == {specs[0]["max_steps"]}, "one step cap"
+    assert {s.max_steps for s in specs} == {specs[0].max_steps}, "one step cap"
     for spec in specs:
-        assert len(spec["learning_rates"]) >= 3 and len(spec["seeds"]) >= 3
-        assert spec["pruning"] and spec["threshold"] == config["verdicts"]["near_perfect"]["paper2"]
+        assert len(spec.learning_rates) >= 3 and len(spec.seeds) >= 3
+        assert spec.pruning and spec.threshold == config["verdicts"]["near_perfect"]["paper2"]
     assert config["results"]["recall"] == "results/recall/metrics.parquet"
     assert config["figures"]["recall_accuracy"] == ["recall"]
 

@@ -17,7 +17,7 @@ from separations.train import main as train_main
 
 def tiny_spec(config: dict, **overrides) -> dict:
     spec = sweep_config.job_specs(config, "ci")["idxl/transformer/d1-w16-h2/N12"]
-    spec = {**spec, **overrides}
+    spec = {**spec.to_dict(), **overrides}
     spec["config_hash"] = sweep_config.config_hash(spec, sweep_config.NUMERIC_KEYS)
     return spec
 

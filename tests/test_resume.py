@@ -30,7 +30,7 @@ RUNS = ("lr0.01-s0", "lr0.001-s0")  # run names of the spec below, in training o
 def make_spec(config: dict, **overrides) -> dict:
     spec = sweep_config.job_specs(config, "ci")["idxl/lstm/d1-w16/N12"]
     spec = {
-        **spec,
+        **spec.to_dict(),
         "learning_rates": [1.0e-2, 1.0e-3],
         "max_steps": 200,
         "eval_every": 50,

@@ -49,9 +49,9 @@ def test_a_committed_critical_width_cell_reruns_bit_for_bit(tmp_path):
     torch.set_num_threads(int(rows["threads"].iloc[0]))
     spec = cw.study_jobs(sweep_config.load(ROOT / "config.yaml"), "cpu")[f"{model}/N{length}"]
     wspec = cw.width_spec(spec, width)
-    params, seed = wspec["task_params"], wspec["data_seed"]
-    task, val = generate("idxl", length, wspec["eval_size"], seed, params=params)
-    _, test = generate_disjoint("idxl", length, wspec["test_size"], seed + 1, val, params=params)
+    params, seed = wspec.task_params, wspec.data_seed
+    task, val = generate("idxl", length, wspec.eval_size, seed, params=params)
+    _, test = generate_disjoint("idxl", length, wspec.test_size, seed + 1, val, params=params)
     write_table(to_table(task, val, seed=seed, train=False), tmp_path / "validation.parquet")
     write_table(to_table(task, test, seed=seed + 1, train=False), tmp_path / "test.parquet")
     out = tmp_path / "metrics.parquet"

@@ -318,23 +318,23 @@ def reference_runs(wf: Path, dest: Path, sweep: str) -> dict[str, Path]:
     data, test = dest / "data.parquet", dest / "test.parquet"
     # the validation set, then the held-out test set drawn disjoint from it (as rule test_set does)
     for out, count, seed, extra in (
-        (data, first["eval_size"], first["data_seed"], []),
-        (test, first["test_size"], first["data_seed"] + 1, ["--exclude", str(data)]),
+        (data, first.eval_size, first.data_seed, []),
+        (test, first.test_size, first.data_seed + 1, ["--exclude", str(data)]),
     ):
         subprocess.run(
             [
                 "python",
                 "-m",
                 "separations.data",
-                first["task"],
+                first.task,
                 "--length",
-                str(first["length"]),
+                str(first.length),
                 "--count",
                 str(count),
                 "--seed",
                 str(seed),
                 "--params",
-                json.dumps(first["task_params"], sort_keys=True),
+                json.dumps(first.task_params, sort_keys=True),
                 *extra,
                 "--out",
                 str(out),
@@ -344,7 +344,7 @@ def reference_runs(wf: Path, dest: Path, sweep: str) -> dict[str, Path]:
         )
     outs, procs = {}, []
     for job, spec in specs.items():
-        assert spec["length"] == first["length"]
+        assert spec.length == first.length
         out = dest / job / "metrics.parquet"
         outs[f"results/{sweep}/runs/{job}"] = out
         if len(procs) == 2:
@@ -356,7 +356,7 @@ def reference_runs(wf: Path, dest: Path, sweep: str) -> dict[str, Path]:
                     "-m",
                     "separations.train",
                     "--spec",
-                    json.dumps(spec),
+                    spec.to_json(),
                     "--data",
                     str(data),
                     "--test",

@@ -43,6 +43,7 @@ from .settings import config_hash as config_hash
 from .settings import is_number as _number
 from .settings import show as _show
 from .settings import string_number_hint as _string_number_hint
+from .specs import ClassifierSpec
 from .tables import RESULT_SCHEMAS as RESULT_SCHEMAS
 from .tasks import TASKS
 
@@ -493,12 +494,12 @@ def _check_run_settings(config: dict[str, Any]) -> None:
                 )
 
 
-def _check_eval_sets(sweep: str, specs: dict[str, dict[str, Any]]) -> None:
+def _check_eval_sets(sweep: str, specs: dict[str, ClassifierSpec]) -> None:
     """Jobs of one (task, N) share one evaluation set: they must agree on how it is drawn."""
     drawn: dict[tuple[str, int], tuple] = {}
     for spec in specs.values():
-        key = (spec["task"], spec["length"])
-        how = (spec["eval_size"], spec["test_size"], spec["data_seed"], spec["task_params"])
+        key = (spec.task, spec.length)
+        how = (spec.eval_size, spec.test_size, spec.data_seed, spec.task_params)
         if drawn.setdefault(key, how) != how:
             raise ConfigError(
                 f"config key sweeps.{sweep}: jobs of task {key[0]} at N={key[1]} disagree on "
@@ -658,7 +659,7 @@ def job_id(task: str, model: str, depth: int, width: int, heads: int | None, len
     return f"{task}/{model}/{shape_name(depth, width, heads)}/N{length}"
 
 
-def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
+def job_specs(config: dict[str, Any], sweep: str) -> dict[str, ClassifierSpec]:
     """Every training job of ``sweep`` by job id: a (task, model, depth, width, heads, N) cell.
 
     Grid blocks are Cartesian products; the sweep is their union. A cell listed twice with
@@ -694,11 +695,14 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                 }
                 spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
                 add_job(rows, spec, NUMERIC_KEYS, where)
-    return rows
+    return {
+        job: ClassifierSpec.from_dict(spec, where=f"sweeps.{sweep}") for job, spec in rows.items()
+    }
 
 
 def jobs(config: dict[str, Any], sweep: str) -> pd.DataFrame:
     """The sweep as a table, one row per job, indexed by job id."""
     import pandas as pd  # here: the data and training commands import this module, not pandas
 
-    return pd.DataFrame(list(job_specs(config, sweep).values())).set_index("job", drop=False)
+    rows = [spec.to_dict() for spec in job_specs(config, sweep).values()]
+    return pd.DataFrame(rows).set_index("job", drop=False)

@@ -140,8 +140,8 @@ def run_equivalents(spec: dict[str, Any]) -> float:
     """Full-length runs per seed that successive halving leaves: sum_i alive_i x stage_i / cap."""
     from .settings import rung_steps
 
-    total, alive = spec["max_steps"], len(spec["learning_rates"])
-    keep = (spec.get("pruning") or {}).get("keep", 1.0)
+    total, alive = spec.max_steps, len(spec.learning_rates)
+    keep = (spec.pruning or {}).get("keep", 1.0)
     steps, start = 0.0, 0
     for rung in rung_steps(spec):
         steps += alive * (rung - start)
@@ -167,12 +167,12 @@ class JobCost:
 
 
 def _job_cost(job: str, spec: dict[str, Any], m: Model) -> JobCost:
-    seeds = len(spec["seeds"])
-    steps = seeds * run_equivalents(spec) * spec["max_steps"]
-    batch = spec["batch_size"]
-    runs = len(spec["learning_rates"]) * seeds
+    seeds = len(spec.seeds)
+    steps = seeds * run_equivalents(spec) * spec.max_steps
+    batch = spec.batch_size
+    runs = len(spec.learning_rates) * seeds
     per_example = forward_flops(m, 1)
-    evals = (steps / spec["eval_every"] + runs) * spec["eval_size"] + runs * spec["test_size"]
+    evals = (steps / spec.eval_every + runs) * spec.eval_size + runs * spec.test_size
     return JobCost(job, m, batch, runs, steps, steps * step_flops(m, batch), evals * per_example)
 
 
@@ -183,13 +183,13 @@ def paper1_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
 
     out = []
     for job, spec in job_specs(config, sweep).items():
-        task = build_task(spec["task"], spec["length"], spec["task_params"])
+        task = build_task(spec.task, spec.length, spec.task_params)
         m = Model(
-            spec["model"],
-            spec["depth"],
-            spec["width"],
+            spec.model,
+            spec.depth,
+            spec.width,
             task.max_len,
-            heads=spec["heads"] or 1,
+            heads=spec.heads or 1,
             outputs=task.num_outputs,
             inputs=task.vocab_size if task.input_kind == "vectors" else 0,
         )
@@ -205,16 +205,16 @@ def istree_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
     out = []
     lm = {"transformer": "llama", "mamba": "mamba-lm", "hybrid": "hybrid-lm"}
     for job, spec in job_specs(config.get("istree") or {}, sweep).items():
-        vocab = len(Vocab(spec["n"]))
+        vocab = len(Vocab(spec.n))
         m = Model(
-            lm[spec["family"]],
-            spec["depth"],
-            spec["width"],
-            spec["max_len"],
-            heads=spec["heads"] or 1,
+            lm[spec.family],
+            spec.depth,
+            spec.width,
+            spec.max_len,
+            heads=spec.heads or 1,
             outputs=vocab,  # the tied LM head
-            ffn=spec["ffn"],
-            d_state=spec["d_state"] or 16,
+            ffn=spec.ffn,
+            d_state=spec.d_state or 16,
         )
         out.append(_job_cost(job, spec, m))
     return out

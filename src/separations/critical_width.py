@@ -34,7 +34,6 @@ accuracy is 1/|alphabet|, so :func:`summarize` reports ``alphabet = round(1 / ch
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -44,6 +43,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from .errors import ConfigError
+from .specs import ClassifierSpec, CriticalWidthSpec
 from .summary import SOLVED, Protocol, cells, runs
 
 log = logging.getLogger("separations.critical_width")
@@ -78,7 +79,7 @@ def study_task_params(config: dict[str, Any], study: str) -> dict[str, Any]:
     return {**(config["tasks"].get(TASK) or {}), **(block.get("task") or {})}
 
 
-def study_jobs(config: dict[str, Any], study: str) -> dict[str, dict[str, Any]]:
+def study_jobs(config: dict[str, Any], study: str) -> dict[str, CriticalWidthSpec]:
     """Every job of a study by key ``<family>/N<length>``: the spec its command receives."""
     block = config["critical_width"][study]
     training = {**config["training"], **(block.get("training") or {})}
@@ -88,37 +89,41 @@ def study_jobs(config: dict[str, Any], study: str) -> dict[str, dict[str, Any]]:
     out = {}
     for family, shape in block["families"].items():
         for length in block["lengths"]:
-            out[f"{family}/N{length}"] = {
-                "study": study,
-                "task": TASK,
-                "task_params": study_task_params(config, study),
-                "model": family,
-                "depth": int(shape["depth"]),
-                "heads": shape.get("heads"),
-                "length": int(length),
-                "widths": [int(w) for w in block["widths"]],
-                "confidence": confidence,
-                **training,
-            }
+            out[f"{family}/N{length}"] = CriticalWidthSpec.from_dict(
+                {
+                    "study": study,
+                    "task": TASK,
+                    "task_params": study_task_params(config, study),
+                    "model": family,
+                    "depth": int(shape["depth"]),
+                    "heads": shape.get("heads"),
+                    "length": int(length),
+                    "widths": [int(w) for w in block["widths"]],
+                    "confidence": confidence,
+                    **training,
+                },
+                where=f"config key critical_width.{study}",
+            )
     return out
 
 
-def width_spec(spec: dict[str, Any], width: int) -> dict[str, Any]:
+def width_spec(spec: CriticalWidthSpec, width: int) -> ClassifierSpec:
     """The :func:`separations.train.train_job` spec of one width of a job."""
     from .families import FAMILIES
     from .settings import NUMERIC_KEYS, config_hash, shape_name
 
-    heads = spec["heads"] if FAMILIES[spec["model"]].uses_heads else None
-    out = {k: v for k, v in spec.items() if k not in ("study", "widths", "confidence")}
+    heads = spec.heads if FAMILIES[spec.model].uses_heads else None
+    whole = spec.to_dict()
+    out = {k: v for k, v in whole.items() if k not in ("study", "widths", "confidence")}
     out.update(
-        sweep=spec["study"],
-        job=f"critical_width/{TASK}/{spec['model']}/{shape_name(spec['depth'], width, heads)}"
-        f"/N{spec['length']}",
+        sweep=spec.study,
+        job=f"critical_width/{TASK}/{spec.model}/{shape_name(spec.depth, width, heads)}"
+        f"/N{spec.length}",
         width=int(width),
         heads=heads,
     )
     out["config_hash"] = config_hash(out, NUMERIC_KEYS)
-    return out
+    return ClassifierSpec.from_dict(out)
 
 
 # -- the search ------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ def search(widths: list[int], status_of: Callable[[int], str]) -> list[int]:
 
 
 def run_job(
-    spec: dict[str, Any],
+    spec: CriticalWidthSpec | dict[str, Any],
     validation: str | Path,
     test: str | Path,
     out: str | Path,
@@ -158,7 +163,8 @@ def run_job(
 
     if train is None:
         from .train import train_job as train
-    protocol = Protocol(confidence=float(spec.get("confidence", 0.95)))
+    spec = CriticalWidthSpec.from_dict(spec)
+    protocol = Protocol(confidence=float(spec.confidence))
     folder = Path(out).parent
     tables: dict[int, pa.Table] = {}
 
@@ -169,7 +175,7 @@ def run_job(
         if path.exists():
             try:
                 table = read_metrics(path)
-                if set(table.column("config_hash").to_pylist()) != {wspec["config_hash"]}:
+                if set(table.column("config_hash").to_pylist()) != {wspec.config_hash}:
                     table = None
             except Exception as e:  # noqa: BLE001
                 log.warning("%s: unreadable (%s); training the width again", path, e)
@@ -192,8 +198,8 @@ def run_job(
         status = str(cell["status"].iloc[0])
         log.info(
             "%s N=%d width %d: %s (test %.4f [%.4f, %.4f])",
-            spec["model"],
-            spec["length"],
+            spec.model,
+            spec.length,
             width,
             status,
             cell["acc"].iloc[0],
@@ -202,7 +208,7 @@ def run_job(
         )
         return status
 
-    trained = search(spec["widths"], status_of)
+    trained = search(spec.widths, status_of)
     table = pa.concat_tables([tables[w] for w in trained]).cast(METRICS_SCHEMA)
     write_table(table, out)
     log.info("wrote %s: widths %s", out, trained)
@@ -344,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
     try:
-        spec = json.loads(args.spec)
-    except json.JSONDecodeError as e:
-        log.error("error: --spec: not JSON (%s)", e)
+        spec = CriticalWidthSpec.from_json(args.spec)
+    except ConfigError as e:
+        log.error("error: %s", e)
         return 2
     from .runner import Interrupted
 

@@ -78,27 +78,27 @@ def _sequence(spec: dict[str, Any]) -> tuple[int, int, int]:
     try:
         from .tasks import build_task
 
-        task = build_task(spec["task"], spec["length"], spec.get("task_params") or {})
+        task = build_task(spec.task, spec.length, spec.task_params or {})
         return int(task.max_len), int(task.vocab_size), int(task.num_outputs)
     except Exception:  # noqa: BLE001 - an estimate must not stop the workflow
-        length = int(spec["length"])
+        length = int(spec.length)
         return length + 1, 2 * length + 64, 64
 
 
 def parameters(spec: dict[str, Any]) -> int:
     """Approximate parameter count of the job's model."""
     seq, vocab, outputs = _sequence(spec)
-    d, w = int(spec["depth"]), int(spec["width"])
-    return int(d * layer_params(spec["model"]) * w * w) + (vocab + seq + outputs) * w
+    d, w = int(spec.depth), int(spec.width)
+    return int(d * layer_params(spec.model) * w * w) + (vocab + seq + outputs) * w
 
 
 def step_flops(spec: dict[str, Any]) -> float:
     """FLOPs of one training step (forward and backward)."""
     seq, _, _ = _sequence(spec)
-    batch = int(spec["batch_size"])
+    batch = int(spec.batch_size)
     flops = 6.0 * parameters(spec) * batch * seq
-    if not _is_recurrent(spec["model"]):
-        flops += 12.0 * int(spec["depth"]) * int(spec["width"]) * seq * seq * batch
+    if not _is_recurrent(spec.model):
+        flops += 12.0 * int(spec.depth) * int(spec.width) * seq * seq * batch
     return flops
 
 
@@ -107,8 +107,8 @@ def runs(spec: dict[str, Any]) -> float:
     pruning (successive halving) stops at its rungs."""
     import math
 
-    lrs, seeds = len(spec["learning_rates"]), len(spec["seeds"])
-    pruning = spec.get("pruning")
+    lrs, seeds = len(spec.learning_rates), len(spec.seeds)
+    pruning = spec.pruning
     if not pruning or lrs < 2:
         return float(lrs * seeds)
     total, start, alive = 0.0, 0.0, lrs
@@ -121,19 +121,19 @@ def runs(spec: dict[str, Any]) -> float:
 def job_seconds(spec: dict[str, Any], device: str = "cpu", threads: int | None = None) -> float:
     """Estimated seconds of computation of the whole job (every run to ``max_steps``)."""
     dev = DEVICES[device]
-    threads = threads or int(spec.get("threads", 1))
+    threads = threads or int(spec.threads)
     # Threads help sublinearly; a GPU process uses one.
     flops = dev.flops * (max(1, threads) ** 0.7 if device == "cpu" else 1.0)
     seq, _, _ = _sequence(spec)
-    depth = int(spec["depth"])
+    depth = int(spec.depth)
     floor = dev.step_floor_s * depth
-    if _is_recurrent(spec["model"]):
+    if _is_recurrent(spec.model):
         floor += dev.recurrent_floor_s * seq * depth * 3  # forward, backward, update
     step = max(step_flops(spec) / flops, floor)
-    steps = int(spec["max_steps"])
-    evals = steps // int(spec["eval_every"]) + 1
-    eval_examples = int(spec.get("eval_size", 0))
-    eval_step = step_flops(spec) / 3.0 / int(spec["batch_size"]) * eval_examples / flops
+    steps = int(spec.max_steps)
+    evals = steps // int(spec.eval_every) + 1
+    eval_examples = int(spec.eval_size)
+    eval_step = step_flops(spec) / 3.0 / int(spec.batch_size) * eval_examples / flops
     return runs(spec) * (steps * step + evals * eval_step)
 
 
@@ -163,15 +163,15 @@ def mem_mb(spec: dict[str, Any], device: str = "cpu") -> int:
     """Host memory (MB) to ask for: torch, the model with Adam state, and activations on CPUs."""
     dev = DEVICES[device]
     seq, _, _ = _sequence(spec)
-    d, w = int(spec["depth"]), int(spec["width"])
-    batch = int(spec["batch_size"])
+    d, w = int(spec.depth), int(spec.width)
+    batch = int(spec.batch_size)
     state = 16 * parameters(spec)  # weights, gradients, two Adam moments (float32)
-    data = 8 * seq * (int(spec.get("eval_size", 0)) + batch)  # int64 token ids
-    heads = int(spec.get("heads") or 1)
+    data = 8 * seq * (int(spec.eval_size) + batch)  # int64 token ids
+    heads = int(spec.heads or 1)
     per_example = 20 * seq * w * d  # activations kept for backward, in floats
-    if not _is_recurrent(spec["model"]):
+    if not _is_recurrent(spec.model):
         per_example += 3 * heads * seq * seq * d
-    eval_batch = int(spec.get("eval_batch_size", batch))
+    eval_batch = int(spec.eval_batch_size)
     activations = 4 * per_example * max(batch, eval_batch // 3)
     needed = state + data + (activations if device == "cpu" else 0)
     total = dev.base_mem_mb + 1.5 * needed / 2**20

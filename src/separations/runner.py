@@ -31,8 +31,10 @@ import pyarrow as pa
 import torch
 
 from .data import read_batch
+from .errors import ConfigError
 from .results import write_table
 from .settings import rung_steps
+from .specs import JobSpec
 from .summary import ranked_learning_rates
 from .tasks import Task
 
@@ -89,7 +91,7 @@ class ResumableRun:
 
     def __init__(
         self,
-        spec: dict[str, Any],
+        spec: JobSpec,
         task: Task,
         lr: float,
         seed: int,
@@ -102,7 +104,7 @@ class ResumableRun:
         self.name = run_name(lr, seed)
         self.ckpt_path = ckpt_dir / f"{self.name}.pt"
         self.done_path = ckpt_dir / f"{self.name}.done.parquet"
-        self.hash = spec["config_hash"]
+        self.hash = spec.config_hash
 
     def read_rows(self, path: Path) -> list[dict]:
         """The rows of a finished-run file (schema-checked)."""
@@ -172,7 +174,7 @@ class ResumableRun:
                 raise Interrupted(self.stop.signum)
             started = time.perf_counter()
             generator.manual_seed(step_seed(self.seed, state["step"]))
-            batch = self.task.sample(spec["batch_size"], generator, train=True).to(self.device)
+            batch = self.task.sample(spec.batch_size, generator, train=True).to(self.device)
             loss = loss_of(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -186,10 +188,10 @@ class ResumableRun:
             if progress is not None:
                 progress.update(1)
             at_cap = state["step"] >= total
-            if state["step"] % spec["eval_every"] == 0 or at_cap:
+            if state["step"] % spec.eval_every == 0 or at_cap:
                 if record(at_cap):
                     return state["rows"]
-            if state["step"] % spec["checkpoint_every"] == 0:
+            if state["step"] % spec.checkpoint_every == 0:
                 save()
 
 
@@ -218,7 +220,7 @@ def survivors(scores: dict[float, float], keep: float) -> list[float]:
 
 
 def job_runs(
-    spec: dict[str, Any],
+    spec: JobSpec,
     run_class: type[ResumableRun],
     task: Task,
     out: str | Path,
@@ -238,14 +240,14 @@ def job_runs(
     stop.install()
     runs = {
         (lr, seed): run_class(spec, task, lr, seed, dev, ckpt_dir, stop)
-        for lr in spec["learning_rates"]
-        for seed in spec["seeds"]
+        for lr in spec.learning_rates
+        for seed in spec.seeds
     }
-    log.info("job %s: %d runs on %s with %d threads", spec["job"], len(runs), dev, threads)
+    log.info("job %s: %d runs on %s with %d threads", spec.job, len(runs), dev, threads)
     return runs, dev
 
 
-def successive_halving(runs: dict, spec: dict[str, Any], train_run, *, score, table) -> dict:
+def successive_halving(runs: dict, spec: JobSpec, train_run, *, score, table) -> dict:
     """Train every run of a job, ``runs`` keyed by (learning rate, seed), under the job's
     ``pruning`` (successive halving; none: every run to the end). Returns the rows of every run.
 
@@ -279,8 +281,8 @@ def successive_halving(runs: dict, spec: dict[str, Any], train_run, *, score, ta
             rows[key] = done_rows
         return rows
 
-    alive = list(spec["learning_rates"])
-    keep = (spec.get("pruning") or {}).get("keep", 1.0)
+    alive = list(spec.learning_rates)
+    keep = (spec.pruning or {}).get("keep", 1.0)
     for rung in rung_steps(spec):
         keys = [k for k in runs if k[0] in alive]
         rows = advance(keys, until=rung)
@@ -302,8 +304,11 @@ def write_job(finished: dict, table, out: str | Path) -> pa.Table:
     return result
 
 
-def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int:
-    """The command line of a training job (``train`` is a ``train_job``), shared by both trainers.
+def job_cli(
+    train, argv: list[str] | None, *, prog: str, doc: str | None, spec_type: type[JobSpec]
+) -> int:
+    """The command line of a training job (``train`` is a ``train_job`` taking a ``spec_type``),
+    shared by both trainers.
 
     Logs to stderr and to ``--log``; an interrupted job exits with 128 + the signal number, and a
     crash is logged with its traceback (the rules discard stderr, which repeats the log). Bad
@@ -347,14 +352,12 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
 
     # everything that can be wrong before training starts, each answered in one line
     try:
-        spec = json.loads(args.spec)
-    except json.JSONDecodeError as e:
-        return refuse(f"--spec: not JSON ({e})")
-    if not isinstance(spec, dict) or "task" not in spec:
-        return refuse("--spec: expected the job spec, a JSON object with a task")
+        spec = spec_type.from_json(args.spec)
+    except ConfigError as e:
+        return refuse(str(e))
     if args.threads < 1:
         return refuse(f"--threads: got {args.threads}; allowed: an integer >= 1")
-    length = spec.get("length", spec.get("n"))
+    length, wanted = spec.instance_size, spec.data_format
     for flag, path in (("--data", args.data), ("--test", args.test)):
         if path is None:
             continue
@@ -365,15 +368,14 @@ def job_cli(train, argv: list[str] | None, *, prog: str, doc: str | None) -> int
             return refuse(f"{flag} {e}")
         fmt = params.get("format") if isinstance(params, dict) else None
         if (
-            meta.get("task") != spec["task"]
+            meta.get("task") != spec.task
             or meta.get("length") != str(length)
-            or ("format" in spec and fmt != spec["format"])
+            or (wanted is not None and fmt != wanted)
         ):
             return refuse(
                 f"{flag} {path}: an evaluation set for {meta.get('task')} at N="
                 f"{meta.get('length')}{f' ({fmt})' if fmt else ''}, not for this job's "
-                f"{spec['task']} at N={length}"
-                + (f" ({spec['format']})" if "format" in spec else "")
+                f"{spec.task} at N={length}" + (f" ({wanted})" if wanted is not None else "")
             )
     out = Path(args.out)
     for folder in (out.parent, Path(args.checkpoint_dir or out.parent / "checkpoints")):

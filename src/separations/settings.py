@@ -195,9 +195,9 @@ def check_task_params(task: str, params: Any, where: str, *, prefix: str = "conf
 def rung_steps(spec: dict[str, Any]) -> list[int]:
     """Steps at which learning-rate pruning compares the runs: each rung's fraction of
     ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
-    pruning = spec.get("pruning")
-    if not pruning or len(spec["learning_rates"]) < 2:
+    pruning = spec.pruning
+    if not pruning or len(spec.learning_rates) < 2:
         return []
-    every, total = spec["eval_every"], spec["max_steps"]
+    every, total = spec.eval_every, spec.max_steps
     steps = {max(every, round(f * total / every) * every) for f in pruning["rungs"]}
     return sorted(s for s in steps if s < total)

@@ -43,6 +43,7 @@ from .runner import (
     successive_halving,
     write_job,
 )
+from .specs import ClassifierSpec
 from .tasks import Batch, Task, build_task
 
 log = logging.getLogger("separations.train")
@@ -85,7 +86,7 @@ class Run(ResumableRun):
         spec, task = self.spec, self.task
         torch.manual_seed(self.seed)
         model = build_model(
-            spec["model"], task, depth=spec["depth"], width=spec["width"], heads=spec["heads"]
+            spec.model, task, depth=spec.depth, width=spec.width, heads=spec.heads
         ).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         n_params = count_parameters(model)
@@ -100,20 +101,20 @@ class Run(ResumableRun):
         if progress is not None:
             progress.update(state["step"])
         base = {
-            "sweep": spec["sweep"],
-            "job": spec["job"],
-            "task": spec["task"],
-            "model": spec["model"],
-            "depth": spec["depth"],
-            "width": spec["width"],
-            "heads": spec["heads"],
-            "length": spec["length"],
+            "sweep": spec.sweep,
+            "job": spec.job,
+            "task": spec.task,
+            "model": spec.model,
+            "depth": spec.depth,
+            "width": spec.width,
+            "heads": spec.heads,
+            "length": spec.length,
             "lr": self.lr,
             "seed": self.seed,
-            "batch_size": spec["batch_size"],
-            "max_steps": spec["max_steps"],
-            "threshold": spec["threshold"],
-            "stop_threshold": spec["stop_threshold"],
+            "batch_size": spec.batch_size,
+            "max_steps": spec.max_steps,
+            "threshold": spec.threshold,
+            "stop_threshold": spec.stop_threshold,
             "chance": task.chance,
             "n_params": n_params,
             "val_size": len(val),
@@ -134,7 +135,7 @@ class Run(ResumableRun):
             """Score the checkpoint validation chose on the test set; mark the last row final."""
             best = state["best"]
             model.load_state_dict(best["model"])
-            test_acc, test_loss = evaluate(model, task, test, spec["eval_batch_size"], self.device)
+            test_acc, test_loss = evaluate(model, task, test, spec.eval_batch_size, self.device)
             state["rows"][-1].update(
                 final=True,
                 pruned=pruned,
@@ -155,21 +156,21 @@ class Run(ResumableRun):
 
         def record(at_cap: bool) -> bool:
             """Evaluate, append a row; True when the run is over."""
-            acc, val_loss = evaluate(model, task, val, spec["eval_batch_size"], self.device)
+            acc, val_loss = evaluate(model, task, val, spec.eval_batch_size, self.device)
             train_loss, diverged = self.take_train_loss(state)
             if state["best"] is None or acc > state["best"]["val_acc"]:
                 weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 state["best"] = {"step": state["step"], "val_acc": acc, "model": weights}
-            done = at_cap or acc >= spec["stop_threshold"] or diverged
+            done = at_cap or acc >= spec.stop_threshold or diverged
             state["rows"].append(
                 {
                     **base,
                     "step": state["step"],
-                    "examples": state["step"] * spec["batch_size"],
+                    "examples": state["step"] * spec.batch_size,
                     "train_loss": train_loss,
                     "val_loss": val_loss,
                     "val_acc": acc,
-                    "solved": acc >= spec["threshold"],
+                    "solved": acc >= spec.threshold,
                     "final": False,
                     "wall_time": state["wall"],
                     **outcome,
@@ -179,7 +180,7 @@ class Run(ResumableRun):
                 "%s step %d/%d: train loss %.4f, val loss %.4f, val acc %.4f (%.1f s)%s",
                 self.name,
                 state["step"],
-                spec["max_steps"],
+                spec.max_steps,
                 train_loss,
                 val_loss,
                 acc,
@@ -196,7 +197,7 @@ class Run(ResumableRun):
             state,
             optimizer=opt,
             loss_of=lambda batch: task.loss(model(batch.inputs), batch),
-            total=spec["max_steps"],
+            total=spec.max_steps,
             record=record,
             save=save,
             progress=progress,
@@ -213,7 +214,7 @@ def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]
 
 
 def train_job(
-    spec: dict[str, Any],
+    spec: ClassifierSpec | dict[str, Any],
     data: str | Path,
     out: str | Path,
     *,
@@ -231,14 +232,15 @@ def train_job(
     rest go on to the next rung, and the last survivors train to ``max_steps``. Every decision is
     a function of the recorded validation rows, so a resumed job makes the same ones.
     """
-    task = build_task(spec["task"], spec["length"], spec["task_params"])
+    spec = ClassifierSpec.from_dict(spec)
+    task = build_task(spec.task, spec.length, spec.task_params)
     sets = {}
     for name, path in (("validation", data), ("test", test or data)):
         meta, sets[name] = read_batch(path)
-        if meta.get("task") != spec["task"] or int(meta.get("length", -1)) != spec["length"]:
+        if meta.get("task") != spec.task or int(meta.get("length", -1)) != spec.length:
             raise ValueError(
                 f"{path}: {name} set is for {meta.get('task')} at N={meta.get('length')},"
-                f" not {spec['task']} at N={spec['length']}"
+                f" not {spec.task} at N={spec.length}"
             )
     val, test_set = sets["validation"], sets["test"]
     runs, _ = job_runs(
@@ -250,7 +252,7 @@ def train_job(
     if show_progress:
         from tqdm import tqdm
 
-        progress = tqdm(total=len(runs) * spec["max_steps"], desc=spec["job"], unit="step")
+        progress = tqdm(total=len(runs) * spec.max_steps, desc=spec.job, unit="step")
     finished = successive_halving(
         runs,
         spec,
@@ -267,7 +269,9 @@ def train_job(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_cli(train_job, argv, prog="python -m separations.train", doc=__doc__)
+    return job_cli(
+        train_job, argv, prog="python -m separations.train", doc=__doc__, spec_type=ClassifierSpec
+    )
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def train_group(wildcards):
     """
     if workflow.local_exec and not workflow.dryrun:
         return None
-    width, layers = train_bundle_shape(job_of(wildcards)["threads"])
+    width, layers = train_bundle_shape(job_of(wildcards).threads)
     return "train" if width * layers > 1 else None
 
 
@@ -73,7 +73,7 @@ def train_runtime(wildcards, attempt):
     if train_group(wildcards) is None:
         return minutes
     # in a bundle: room for the jobs run one after another, and the bundle within the limit
-    width, layers = train_bundle_shape(job_of(wildcards)["threads"])
+    width, layers = train_bundle_shape(job_of(wildcards).threads)
     return job_resources.bundled_minutes(
         minutes, width, layers, CLUSTER["runtime"]["max_minutes"]
     )

@@ -55,7 +55,7 @@ def eval_set_spec(wildcards):
     matching = [
         spec
         for spec in JOBS[wildcards.sweep].values()
-        if spec["task"] == wildcards.task and spec["length"] == int(wildcards.length)
+        if spec.task == wildcards.task and spec.length == int(wildcards.length)
     ]
     if not matching:
         raise WorkflowError(
@@ -63,11 +63,11 @@ def eval_set_spec(wildcards):
         )
     spec = matching[0]
     return {
-        "count": spec["eval_size"],
-        "seed": spec["data_seed"],
-        "test_count": spec["test_size"],
-        "test_seed": spec["data_seed"] + 1,
-        "params": json.dumps(spec["task_params"], sort_keys=True),
+        "count": spec.eval_size,
+        "seed": spec.data_seed,
+        "test_count": spec.test_size,
+        "test_seed": spec.data_seed + 1,
+        "params": json.dumps(spec.task_params, sort_keys=True),
     }
 
 

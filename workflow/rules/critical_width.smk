@@ -52,11 +52,11 @@ rule critical_width_job:
         "results/{sweep}/critical_width/runs/{model}/N{length}/search.log",
     conda:
         "../../envs/separations.yaml"
-    threads: lambda wildcards: critical_width_job(wildcards)["threads"]
+    threads: lambda wildcards: critical_width_job(wildcards).threads
     resources:
         **SLURM_PLACEMENT,
     params:
-        spec=lambda wildcards: json.dumps(critical_width_job(wildcards), sort_keys=True),
+        spec=lambda wildcards: critical_width_job(wildcards).to_json(),
     shell:
         "exec python -m separations.critical_width run --spec {params.spec:q}"
         " --validation {input.validation} --test {input.test} --out {output}"

@@ -38,7 +38,7 @@ def critical_width_eval_set(wildcards):
         (
             s
             for s in CRITICAL_WIDTH_JOBS.get(wildcards.sweep, {}).values()
-            if s["length"] == int(wildcards.length)
+            if s.length == int(wildcards.length)
         ),
         None,
     )
@@ -47,9 +47,9 @@ def critical_width_eval_set(wildcards):
             f"critical_width.{wildcards.sweep} has no job at N={wildcards.length}"
         )
     return {
-        "count": spec["eval_size"],
-        "seed": spec["data_seed"],
-        "test_count": spec["test_size"],
-        "test_seed": spec["data_seed"] + 1,
-        "params": json.dumps(spec["task_params"], sort_keys=True),
+        "count": spec.eval_size,
+        "seed": spec.data_seed,
+        "test_count": spec.test_size,
+        "test_seed": spec.data_seed + 1,
+        "params": json.dumps(spec.task_params, sort_keys=True),
     }

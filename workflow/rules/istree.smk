@@ -56,14 +56,14 @@ rule istree_train:
         "results/{sweep}/istree/runs/{fmt}/{family}/{size}/n{n}/train.log",
     conda:
         "../../envs/separations.yaml"
-    threads: lambda wildcards: istree_job(wildcards)["threads"]
+    threads: lambda wildcards: istree_job(wildcards).threads
     resources:
         # no size model for these jobs yet: the partition's limit; a job that needs longer
         # resumes from its checkpoints in the next attempt (docs/cluster.md)
         **SLURM_PLACEMENT,
         runtime=CLUSTER["runtime"]["max_minutes"],
     params:
-        spec=lambda wildcards: json.dumps(istree_job(wildcards), sort_keys=True),
+        spec=lambda wildcards: istree_job(wildcards).to_json(),
     shell:
         "exec python -m separations.istree.train --spec {params.spec:q}"
         " --data {input.data} --test {input.test} --out {output.metrics} --log {log} --threads {threads}"

@@ -16,13 +16,13 @@ rule train:
         train_group
     conda:
         "../../envs/separations.yaml"
-    threads: lambda wildcards: job_of(wildcards)["threads"]
+    threads: lambda wildcards: job_of(wildcards).threads
     resources:
         **SLURM_PLACEMENT,
         runtime=train_runtime,
         mem_mb=train_mem_mb,
     params:
-        spec=lambda wildcards: json.dumps(job_of(wildcards), sort_keys=True),
+        spec=lambda wildcards: job_of(wildcards).to_json(),
     shell:
         "exec python -m separations.train --spec {params.spec:q} --data {input.validation} --test {input.test}"
         " --out {output.metrics} --log {log} --threads {threads} 2> /dev/null"

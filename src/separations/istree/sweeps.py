@@ -15,6 +15,7 @@ from ..families import LM_EMBEDDINGS as EMBEDDINGS
 from ..families import LM_FAMILIES as FAMILIES
 from ..families import Shape
 from ..settings import ConfigError, add_job
+from ..specs import IsTreeSpec
 from ..tasks.istree.formats import FORMATS, max_length
 from ..tasks.istree.graphs import MIN_NODES
 
@@ -62,7 +63,7 @@ def _learning_rates(value, family: str, where: str) -> list[float]:
     return [float(x) for x in value]
 
 
-def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
+def job_specs(block: dict[str, Any], sweep: str) -> dict[str, IsTreeSpec]:
     """Every job of ``sweep`` by job id ({} when the block has no such sweep)."""
     sweeps = block.get("sweeps") or {}
     if sweep not in sweeps:
@@ -136,37 +137,37 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
                 "learning_rates": _learning_rates(settings["learning_rates"], family, where),
             }
             add_job(out, spec, NUMERIC_KEYS, where)
-    return out
+    return {
+        job: IsTreeSpec.from_dict(spec, where=f"istree.sweeps.{sweep}") for job, spec in out.items()
+    }
 
 
-def eval_sets(jobs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def eval_sets(jobs: dict[str, IsTreeSpec]) -> dict[str, dict[str, Any]]:
     """The evaluation sets the jobs read, by ``<format>/n<n>``: the validation set's count and
     seed, the held-out test set's (drawn disjoint from validation) and the task parameters."""
     out: dict[str, dict[str, Any]] = {}
     for spec in jobs.values():
-        key = f"{spec['format']}/n{spec['n']}"
+        key = f"{spec.format}/n{spec.n}"
         want = {
-            "format": spec["format"],
-            "n": spec["n"],
-            "count": spec["eval_size"],
-            "seed": spec["data_seed"],
-            "test_count": spec["test_size"],
-            "test_seed": spec["data_seed"] + 1,
-            "params": json.dumps(
-                {"format": spec["format"], "graph": spec["graph"]}, sort_keys=True
-            ),
+            "format": spec.format,
+            "n": spec.n,
+            "count": spec.eval_size,
+            "seed": spec.data_seed,
+            "test_count": spec.test_size,
+            "test_seed": spec.data_seed + 1,
+            "params": json.dumps({"format": spec.format, "graph": spec.graph}, sort_keys=True),
         }
         if key in out and out[key] != want:
             raise ConfigError(
-                f"config key istree.sweeps.{spec['sweep']}: jobs at format {spec['format']} and "
-                f"n={spec['n']} disagree on eval_size, test_size or data_seed (they share the "
+                f"config key istree.sweeps.{spec.sweep}: jobs at format {spec.format} and "
+                f"n={spec.n} disagree on eval_size, test_size or data_seed (they share the "
                 "evaluation sets)"
             )
         out[key] = want
     return out
 
 
-def check(block: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def check(block: dict[str, Any]) -> dict[str, dict[str, IsTreeSpec]]:
     """Expand every sweep (raising ConfigError on the first problem); jobs by sweep."""
     jobs = {sweep: job_specs(block, sweep) for sweep in block.get("sweeps") or {}}
     for specs in jobs.values():

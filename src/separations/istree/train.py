@@ -44,6 +44,7 @@ from ..runner import (
     successive_halving,
     write_job,
 )
+from ..specs import IsTreeSpec
 from ..tasks import build_task
 from . import schema
 from .evaluate import add_generation, evaluate, lm_loss
@@ -51,8 +52,8 @@ from .evaluate import add_generation, evaluate, lm_loss
 log = logging.getLogger("separations.istree.train")
 
 
-def warmup_steps(spec: dict[str, Any]) -> int:
-    return min(spec["max_steps"], math.ceil(spec["warmup_samples"] / spec["batch_size"]))
+def warmup_steps(spec: IsTreeSpec) -> int:
+    return min(spec.max_steps, math.ceil(spec.warmup_samples / spec.batch_size))
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -63,17 +64,17 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def build_model(spec: dict[str, Any], vocab_size: int):
+def build_model(spec: IsTreeSpec, vocab_size: int):
     return build(
-        spec["family"],
+        spec.family,
         vocab_size,
-        spec["max_len"],
-        width=spec["width"],
-        depth=spec["depth"],
-        ffn=spec["ffn"] or 0,
-        heads=spec["heads"] or 0,
-        d_state=spec.get("d_state") or 16,
-        embedding=spec["embedding"],
+        spec.max_len,
+        width=spec.width,
+        depth=spec.depth,
+        ffn=spec.ffn or 0,
+        heads=spec.heads or 0,
+        d_state=spec.d_state or 16,
+        embedding=spec.embedding,
     )
 
 
@@ -90,7 +91,7 @@ class Run(ResumableRun):
         model = build_model(spec, task.vocab_size).to(self.device)
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=0.0)
-        warmup, total = warmup_steps(spec), spec["max_steps"]
+        warmup, total = warmup_steps(spec), spec.max_steps
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, total))
         state = self.new_state()
         saved = checkpoint.load(self.ckpt_path, self.hash)
@@ -101,23 +102,23 @@ class Run(ResumableRun):
             state = saved["state"]
             log.info("%s: resumed at step %d", self.name, state["step"])
         base = {
-            "sweep": spec["sweep"],
-            "job": spec["job"],
+            "sweep": spec.sweep,
+            "job": spec.job,
             "task": "istree",
-            "format": spec["format"],
-            "family": spec["family"],
-            "size": spec["size"],
-            "n": spec["n"],
-            "width": spec["width"],
-            "depth": spec["depth"],
-            "ffn": spec["ffn"],
-            "heads": spec["heads"],
-            "d_state": spec.get("d_state"),
-            "embedding": spec["embedding"],
+            "format": spec.format,
+            "family": spec.family,
+            "size": spec.size,
+            "n": spec.n,
+            "width": spec.width,
+            "depth": spec.depth,
+            "ffn": spec.ffn,
+            "heads": spec.heads,
+            "d_state": spec.d_state,
+            "embedding": spec.embedding,
             "n_params": count_trainable(model),
             "lr": self.lr,
             "seed": self.seed,
-            "batch_size": spec["batch_size"],
+            "batch_size": spec.batch_size,
             "max_steps": total,
             "warmup_steps": warmup,
             "eval_size": len(val),
@@ -142,21 +143,19 @@ class Run(ResumableRun):
         def record(at_cap: bool) -> bool:
             """Evaluate and append a row; True when the run is over."""
             started = time.perf_counter()
-            tf = evaluate(
-                model, val, spec["format"], vocab, spec["eval_batch_size"], generate_too=False
-            )
-            solved = spec.get("threshold") is not None and tf.tf_exact >= spec["threshold"]
+            tf = evaluate(model, val, spec.format, vocab, spec.eval_batch_size, generate_too=False)
+            solved = spec.threshold is not None and tf.tf_exact >= spec.threshold
             train_loss, diverged = self.take_train_loss(state)
             final = at_cap or solved or diverged
-            every = spec.get("generate_every") or 0
+            every = spec.generate_every or 0
             gen = final or (every and state["step"] % every == 0 and state["step"] > 0)
             scores = tf
             if gen:  # the teacher-forced pass above is reused, not repeated
-                add_generation(model, val, spec["format"], vocab, spec["eval_batch_size"], scores)
+                add_generation(model, val, spec.format, vocab, spec.eval_batch_size, scores)
             tested = {}
             if final:  # the last iterate on the held-out test set
                 held_out = evaluate(
-                    model, test, spec["format"], vocab, spec["eval_batch_size"], generate_too=True
+                    model, test, spec.format, vocab, spec.eval_batch_size, generate_too=True
                 )
                 tested = {
                     "test_gen_acc": held_out.gen_acc,
@@ -168,7 +167,7 @@ class Run(ResumableRun):
                 {
                     **base,
                     "step": state["step"],
-                    "examples": state["step"] * spec["batch_size"],
+                    "examples": state["step"] * spec.batch_size,
                     "train_loss": train_loss,
                     "val_loss": scores.val_loss,
                     "tf_exact": scores.tf_exact,
@@ -229,23 +228,23 @@ def rung_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[floa
     return mean_best(rows_by_run, lrs, "val_loss", lower_is_better=True)
 
 
-def _read_set(path, spec: dict[str, Any], name: str):
+def _read_set(path, spec: IsTreeSpec, name: str):
     meta, batch = read_batch(path)
     params = json.loads(meta.get("params", "{}"))
     if (
         meta.get("task") != "istree"
-        or int(meta.get("length", -1)) != spec["n"]
-        or params.get("format") != spec["format"]
+        or int(meta.get("length", -1)) != spec.n
+        or params.get("format") != spec.format
     ):
         raise ValueError(
             f"{path}: {name} set is for {meta.get('task')} {params.get('format')} at "
-            f"n={meta.get('length')}, not istree {spec['format']} at n={spec['n']}"
+            f"n={meta.get('length')}, not istree {spec.format} at n={spec.n}"
         )
     return batch
 
 
 def train_job(
-    spec: dict[str, Any],
+    spec: IsTreeSpec | dict[str, Any],
     data: str | Path,
     out: str | Path,
     *,
@@ -254,7 +253,9 @@ def train_job(
     device: str = "auto",
     checkpoint_dir: str | Path | None = None,
 ) -> None:
-    task = build_task("istree", spec["n"], {"format": spec["format"], "graph": spec["graph"]})
+    """Train every learning rate and seed of one IsTree job (``spec``: typed or its JSON dict)."""
+    spec = IsTreeSpec.from_dict(spec)
+    task = build_task("istree", spec.n, {"format": spec.format, "graph": spec.graph})
     runs, dev = job_runs(
         spec, Run, task, out, threads=threads, device=device, checkpoint_dir=checkpoint_dir
     )
@@ -271,7 +272,13 @@ def train_job(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_cli(train_job, argv, prog="python -m separations.istree.train", doc=__doc__)
+    return job_cli(
+        train_job,
+        argv,
+        prog="python -m separations.istree.train",
+        doc=__doc__,
+        spec_type=IsTreeSpec,
+    )
 
 
 if __name__ == "__main__":
