@@ -695,9 +695,7 @@ def job_specs(config: dict[str, Any], sweep: str) -> dict[str, ClassifierSpec]:
                 }
                 spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
                 add_job(rows, spec, NUMERIC_KEYS, where)
-    return {
-        job: ClassifierSpec.from_dict(spec, where=f"sweeps.{sweep}") for job, spec in rows.items()
-    }
+    return {job: ClassifierSpec.from_config(spec) for job, spec in rows.items()}
 
 
 def jobs(config: dict[str, Any], sweep: str) -> pd.DataFrame:

@@ -137,9 +137,7 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, IsTreeSpec]:
                 "learning_rates": _learning_rates(settings["learning_rates"], family, where),
             }
             add_job(out, spec, NUMERIC_KEYS, where)
-    return {
-        job: IsTreeSpec.from_dict(spec, where=f"istree.sweeps.{sweep}") for job, spec in out.items()
-    }
+    return {job: IsTreeSpec.from_config(spec) for job, spec in out.items()}
 
 
 def eval_sets(jobs: dict[str, IsTreeSpec]) -> dict[str, dict[str, Any]]:
