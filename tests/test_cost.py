@@ -57,6 +57,44 @@ def test_matmul_families_match_torch_flop_counter(family):
     assert ours == pytest.approx(counter.get_total_flops(), rel=0.1)
 
 
+@pytest.mark.parametrize("family", ["mamba", "hybrid"])
+def test_mamba_blocks_match_torch_flop_counter_where_it_counts_right(family):
+    """The Mamba block's formula against FlopCounterMode, with the counter's two blind spots set
+    aside: it does not see the selective scan (a custom autograd function), and it counts the
+    backward of the depthwise convolution as if it were ungrouped (``groups`` times too much:
+    0.19 of its 0.46 GFLOP for one Mamba layer at width 64, N = 20, batch 64; torch 2.13). A
+    depthwise convolution's backward is two convolutions of its forward's size (input and weight
+    gradients), so that is what replaces the counter's number here."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from separations.models import SequenceModel
+
+    width, length, batch, outputs, depth = 32, 24, 4, 10, 2
+    model = SequenceModel(
+        family,
+        depth=depth,
+        width=width,
+        heads=4,
+        vocab_size=12,
+        num_outputs=outputs,
+        max_len=length,
+    )
+    tokens = torch.randint(0, 12, (batch, length))
+    with FlopCounterMode(display=False) as counter:
+        model(tokens).sum().backward()
+    ops = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    grouped_back = ops.get("aten.convolution_backward", 0)  # (a fixed counter: no change)
+    right = min(grouped_back, 2 * ops["aten.convolution"])
+    counted = counter.get_total_flops() - grouped_back + right
+    m = cost.Model(family, depth=depth, width=width, length=length, heads=4, outputs=outputs)
+    scan = 3 * batch * length * depth * cost.SCAN_FLOPS * (2 * width) * m.d_state
+    ours = cost.step_flops(m, batch) - scan
+    if family == "hybrid":  # the attention block's SDPA is not seen either (as above)
+        ours -= 3 * batch * length * 2 * 2 * length * width
+    assert ours == pytest.approx(counted, rel=0.05)
+
+
 def _spec(**kw):
     spec = {
         "learning_rates": [1e-3, 3e-3, 1e-2],
