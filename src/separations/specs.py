@@ -27,8 +27,23 @@ from typing import Any, ClassVar
 from .errors import ConfigError
 
 
+class _Json:
+    """The ``--spec`` form of a spec: JSON of :meth:`to_dict`, read back by :meth:`from_dict`."""
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_json(cls, text: str, *, where: str = "--spec"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{where}: not JSON ({e})") from None
+        return cls.from_dict(data, where=where)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, kw_only=True)
-class JobSpec:
+class JobSpec(_Json):
     """What every trained job has: its place in a sweep, its runs and its protocol."""
 
     #: the field that is the job's problem size (paper 1: ``length``; paper 2: ``n``)
@@ -70,9 +85,6 @@ class JobSpec:
         """The job as the JSON object the trainer receives (lists, not tuples)."""
         return {name: _plain(getattr(self, name)) for name in _layout(type(self))[0]}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     def replace(self, **changes: Any) -> JobSpec:
         return dataclasses.replace(self, **changes)
 
@@ -107,14 +119,6 @@ class JobSpec:
             name: _coerce(value, hints[name], f"{where}.{name}") for name, value in data.items()
         }
         return cls(**values)
-
-    @classmethod
-    def from_json(cls, text: str, *, where: str = "--spec") -> JobSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{where}: not JSON ({e})") from None
-        return cls.from_dict(data, where=where)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +161,7 @@ class IsTreeSpec(JobSpec):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CriticalWidthSpec:
+class CriticalWidthSpec(_Json):
     """The critical-width study: one (family, N) job that searches its widths, each width one
     :class:`ClassifierSpec` (:func:`separations.critical_width.width_spec`)."""
 
@@ -193,9 +197,6 @@ class CriticalWidthSpec:
         out = {name: _plain(getattr(self, name)) for name in _layout(type(self))[0]}
         return {**{k: v for k, v in out.items() if k != "training"}, **out["training"]}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "--spec") -> CriticalWidthSpec:
         if isinstance(data, cls):
@@ -215,14 +216,6 @@ class CriticalWidthSpec:
         hints, _ = _layout(cls)
         values = {k: _coerce(data[k], hints[k], f"{where}.{k}") for k in own}
         return cls(**values, training=training)
-
-    @classmethod
-    def from_json(cls, text: str, *, where: str = "--spec") -> CriticalWidthSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{where}: not JSON ({e})") from None
-        return cls.from_dict(data, where=where)
 
 
 @functools.cache
