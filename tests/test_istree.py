@@ -722,3 +722,7 @@ def test_the_istree_schema_enums_are_the_registries():
     walk(schema)
     assert enums.count(tuple(LM_FAMILIES)) == 3
     assert tuple(LM_EMBEDDINGS) in enums and tuple(formats.FORMATS) in enums
+    # and the figure's and the report's labels cover the same names
+    from separations.istree.summary import FAMILY_LABELS, FORMAT_LABELS
+
+    assert set(FAMILY_LABELS) == set(LM_FAMILIES) and set(FORMAT_LABELS) == set(formats.FORMATS)

@@ -13,11 +13,11 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..claims.base import protocol_for, rules_for
+from ..families import LM_FAMILIES as FAMILIES
 from ..istree.summary import FAMILY_LABELS, FORMAT_LABELS, cells
+from ..tasks.istree.formats import FORMATS
 from .common import cli, note_figure, reference_lines
 
-FAMILIES = ["transformer", "mamba", "hybrid"]
-FORMATS = ["nocot", "cot", "retrieval"]
 MARKERS = ["o", "s", "^", "D", "v"]
 
 
