@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ..istree.summary import FAMILY_LABELS as LABEL
 from ..istree.summary import cells as summary_cells
 from .base import Claim, Verdict, pct, protocol_for, rules_for
 from .rules import (
@@ -32,7 +33,6 @@ from .rules import (
     succeeds,
 )
 
-LABEL = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "Hybrid"}
 FORMAT = {"nocot": "no CoT", "cot": "CoT", "retrieval": "retrieval"}
 
 
