@@ -43,6 +43,7 @@ from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
+from _timing import median_seconds, timed
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -194,17 +195,10 @@ def count_flops(family: str, model: nn.Module, tokens: torch.Tensor, targets: to
     return counter.get_total_flops()
 
 
-def _timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def matmul_peak(size: int, repeats: int) -> float:
     """Median FLOP/s of a size×size fp32 matmul at the current thread count."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b  # warm-up
-    seconds = statistics.median(_timed(lambda: a @ b) for _ in range(repeats))
+    seconds = median_seconds(lambda: a @ b, repeats, warmup=1)
     return 2 * size**3 / seconds
 
 
@@ -239,7 +233,7 @@ def measure(family: str, length: int, batch: int, rounds: int, slow: float) -> d
         order = [0, 1] if r % 2 == 0 else [1, 0]
         for i in order:
             if i < len(steps) and len(times[i]) < (rounds if i == 0 else ref_rounds):
-                times[i].append(_timed(steps[i]))
+                times[i].append(timed(steps[i]))
     ours_s = statistics.median(times[0])
     ref_s = statistics.median(times[1]) if ref is not None else None
     return {

@@ -29,7 +29,6 @@ import argparse
 import copy
 import datetime
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,6 +42,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import performance as perf  # noqa: E402  (the benchmark whose models and steps this explains)
+from _timing import interleaved_medians  # noqa: E402
 
 from separations.cost import write_block  # noqa: E402
 from separations.results import git_commit, write_atomic  # noqa: E402
@@ -55,18 +55,6 @@ ATTENTION = "aten::_scaled_dot_product_flash_attention_for_cpu"
 def _batch(length: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     tokens = torch.randint(0, perf.VOCAB, (batch, length))
     return tokens, torch.randint(0, perf.CLASSES, (batch,))
-
-
-def _medians(steps: dict, rounds: int) -> dict[str, float]:
-    """Median seconds of each step function, timed in interleaved rounds after a warm-up."""
-    for step in steps.values():
-        step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for r in range(rounds):
-        order = list(steps) if r % 2 == 0 else list(reversed(steps))
-        for name in order:
-            times[name].append(perf._timed(steps[name]))
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def head_gap(family: str, length: int, batch: int, rounds: int) -> dict[str, float]:
@@ -84,7 +72,7 @@ def head_gap(family: str, length: int, batch: int, rounds: int) -> dict[str, flo
     }
     tokens, targets = _batch(length, batch)
     steps = {k: perf.make_step(family, m, tokens, targets) for k, m in variants.items()}
-    return _medians(steps, rounds)
+    return interleaved_medians(steps, rounds)
 
 
 def transformer_profile(length: int, batch: int, rounds: int) -> dict[str, float]:
@@ -103,7 +91,7 @@ def transformer_profile(length: int, batch: int, rounds: int) -> dict[str, float
     backends = {}
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("math", SDPBackend.MATH)):
         with sdpa_kernel(backend):
-            backends[name] = _medians({name: step}, rounds)[name]
+            backends[name] = interleaved_medians({name: step}, rounds)[name]
     return {
         "matmul": matmul / total,
         "attention": attention / total,
@@ -128,7 +116,7 @@ def compiled_gap(family: str, length: int, batch: int, rounds: int) -> dict[str,
     compiled(), compiled()
     pairs = list(zip(model.state_dict().values(), twin.state_dict().values(), strict=True))
     same = sum(torch.equal(a, b) for a, b in pairs)
-    times = _medians({"eager": eager, "compiled": compiled}, rounds)
+    times = interleaved_medians({"eager": eager, "compiled": compiled}, rounds)
     return {**times, "compile_s": compile_s, "same": same, "tensors": len(pairs)}
 
 
