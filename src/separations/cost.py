@@ -46,6 +46,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .specs import JobSpec
+
 #: peak fp32 FLOP/s of one GPU (datasheets); TF32 tensor cores on the A100: 156e12
 PEAKS = {"A100": 19.5e12, "V100": 15.7e12}
 A100_TF32 = 156e12
@@ -139,7 +141,7 @@ def layers(m: Model) -> int:
 
 
 # -- steps ----------------------------------------------------------------------------------------
-def run_equivalents(spec: dict[str, Any]) -> float:
+def run_equivalents(spec: JobSpec) -> float:
     """Full-length runs per seed that successive halving leaves: sum_i alive_i x stage_i / cap."""
     from .settings import rung_steps
 
@@ -169,7 +171,7 @@ class JobCost:
         return self.train_flops + self.eval_flops
 
 
-def _job_cost(job: str, spec: dict[str, Any], m: Model) -> JobCost:
+def _job_cost(job: str, spec: JobSpec, m: Model) -> JobCost:
     seeds = len(spec.seeds)
     steps = seeds * run_equivalents(spec) * spec.max_steps
     batch = spec.batch_size

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+
+from .specs import ClassifierSpec
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def layer_params(model: str) -> float:
     return family.layer_params if family is not None else ATTENTION_LAYER
 
 
-def _sequence(spec: dict[str, Any]) -> tuple[int, int, int]:
+def _sequence(spec: ClassifierSpec) -> tuple[int, int, int]:
     """(sequence length, vocabulary size, outputs) of the job's task, or rough stand-ins."""
     try:
         from .tasks import build_task
@@ -85,14 +86,14 @@ def _sequence(spec: dict[str, Any]) -> tuple[int, int, int]:
         return length + 1, 2 * length + 64, 64
 
 
-def parameters(spec: dict[str, Any]) -> int:
+def parameters(spec: ClassifierSpec) -> int:
     """Approximate parameter count of the job's model."""
     seq, vocab, outputs = _sequence(spec)
     d, w = int(spec.depth), int(spec.width)
     return int(d * layer_params(spec.model) * w * w) + (vocab + seq + outputs) * w
 
 
-def step_flops(spec: dict[str, Any]) -> float:
+def step_flops(spec: ClassifierSpec) -> float:
     """FLOPs of one training step (forward and backward)."""
     seq, _, _ = _sequence(spec)
     batch = int(spec.batch_size)
@@ -102,7 +103,7 @@ def step_flops(spec: dict[str, Any]) -> float:
     return flops
 
 
-def runs(spec: dict[str, Any]) -> float:
+def runs(spec: ClassifierSpec) -> float:
     """Run budgets the job trains at most: every learning rate and seed, less what learning-rate
     pruning (successive halving) stops at its rungs."""
     import math
@@ -118,7 +119,7 @@ def runs(spec: dict[str, Any]) -> float:
     return total + alive * seeds * (1.0 - start)
 
 
-def job_seconds(spec: dict[str, Any], device: str = "cpu", threads: int | None = None) -> float:
+def job_seconds(spec: ClassifierSpec, device: str = "cpu", threads: int | None = None) -> float:
     """Estimated seconds of computation of the whole job (every run to ``max_steps``)."""
     dev = DEVICES[device]
     threads = threads or int(spec.threads)
@@ -138,7 +139,7 @@ def job_seconds(spec: dict[str, Any], device: str = "cpu", threads: int | None =
 
 
 def runtime_minutes(
-    spec: dict[str, Any],
+    spec: ClassifierSpec,
     attempt: int = 1,
     *,
     device: str = "cpu",
@@ -159,7 +160,7 @@ def runtime_minutes(
     return int(min(max_minutes, math.ceil(first * growth ** (attempt - 1))))
 
 
-def mem_mb(spec: dict[str, Any], device: str = "cpu") -> int:
+def mem_mb(spec: ClassifierSpec, device: str = "cpu") -> int:
     """Host memory (MB) to ask for: torch, the model with Adam state, and activations on CPUs."""
     dev = DEVICES[device]
     seq, _, _ = _sequence(spec)

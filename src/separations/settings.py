@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ConfigError
+from .specs import JobSpec
 from .tasks import TASKS
 
 #: paper 1's settings that may change a run's numbers; they enter its config hash
@@ -192,7 +193,7 @@ def check_task_params(task: str, params: Any, where: str, *, prefix: str = "conf
             )
 
 
-def rung_steps(spec: dict[str, Any]) -> list[int]:
+def rung_steps(spec: JobSpec) -> list[int]:
     """Steps at which learning-rate pruning compares the runs: each rung's fraction of
     ``max_steps``, rounded to a multiple of ``eval_every`` (so an evaluation falls on it)."""
     pruning = spec.pruning

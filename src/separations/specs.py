@@ -21,7 +21,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .errors import ConfigError
@@ -125,7 +125,7 @@ class JobSpec(_Json):
 class ClassifierSpec(JobSpec):
     """Paper 1: one (task, model family, depth, width, heads, N) cell of a sweep."""
 
-    task_params: Mapping[str, Any] = field(default_factory=dict)
+    task_params: Mapping[str, Any]
     model: str
     depth: int
     width: int
