@@ -61,7 +61,12 @@ def eval_set_spec(wildcards):
         raise WorkflowError(
             f"sweep {wildcards.sweep!r} has no job for task {wildcards.task!r} at N={wildcards.length}"
         )
-    spec = matching[0]
+    return eval_set_params(matching[0])
+
+
+def eval_set_params(spec):
+    """How a paper-1 job's validation and held-out test sets are drawn (the test set from the
+    next seed, disjoint from validation): what the data rules pass to separations.data."""
     return {
         "count": spec.eval_size,
         "seed": spec.data_seed,

@@ -46,10 +46,4 @@ def critical_width_eval_set(wildcards):
         raise WorkflowError(
             f"critical_width.{wildcards.sweep} has no job at N={wildcards.length}"
         )
-    return {
-        "count": spec.eval_size,
-        "seed": spec.data_seed,
-        "test_count": spec.test_size,
-        "test_seed": spec.data_seed + 1,
-        "params": json.dumps(spec.task_params, sort_keys=True),
-    }
+    return eval_set_params(spec)
