@@ -66,7 +66,8 @@ def eval_set_spec(wildcards):
 
 def eval_set_params(spec):
     """How a paper-1 job's validation and held-out test sets are drawn (the test set from the
-    next seed, disjoint from validation): what the data rules pass to separations.data."""
+    next seed, disjoint from validation): what the data rules pass to separations.data.
+    """
     return {
         "count": spec.eval_size,
         "seed": spec.data_seed,
