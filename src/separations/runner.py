@@ -11,7 +11,9 @@ the same numbers:
   a clean stop.
 - :func:`successive_halving`: the runs of a job, pruned by learning rate at the rungs of its
   ``pruning``; finished ones read back instead of retrained.
-- :func:`job_cli`: the command line of a training job (arguments, logging, exit status).
+- :class:`Trainer`: what a study's trainer is (its spec type, run type, task, rung score and
+  table); :func:`train_job` trains one job of any study, :func:`job_cli` is its command line
+  (arguments, logging, exit status).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -304,11 +308,114 @@ def write_job(finished: dict, table, out: str | Path) -> pa.Table:
     return result
 
 
-def job_cli(
-    train, argv: list[str] | None, *, prog: str, doc: str | None, spec_type: type[JobSpec]
-) -> int:
-    """The command line of a training job (``train`` is a ``train_job`` taking a ``spec_type``),
-    shared by both trainers.
+@dataclass(frozen=True)
+class Trainer:
+    """A study's trainer, as the shared job loop (:func:`train_job`) and command line
+    (:func:`job_cli`) need it: everything that differs between paper 1 and paper 2."""
+
+    #: the job spec the trainer reads (``--spec``)
+    spec_type: type[JobSpec]
+    #: one learning rate and seed of a job
+    run_type: type[ResumableRun]
+    #: the task a job trains on, from its spec
+    task_of: Callable[[Any], Task]
+    #: the rung score of successive halving: ``score(rows_by_run, rates)``, higher is better
+    score: Callable[[dict, list[float]], dict]
+    #: the rows of runs as the job's (schema-checked) table
+    table: Callable[[list[dict]], pa.Table]
+    #: the command's name and help text
+    prog: str
+    doc: str | None = None
+
+
+def eval_set_mismatch(meta: dict[str, str], spec: JobSpec) -> str | None:
+    """Why an evaluation set (its file metadata ``meta``) is not for the job ``spec`` (another
+    task, problem size or paper-2 format), or None when it is."""
+    try:
+        params = json.loads(meta.get("params") or "{}")
+    except json.JSONDecodeError:
+        params = {}
+    fmt = params.get("format") if isinstance(params, dict) else None
+    size, wanted = spec.instance_size, spec.data_format
+    if (
+        meta.get("task") == spec.task
+        and meta.get("length") == str(size)
+        and (wanted is None or fmt == wanted)
+    ):
+        return None
+    return (
+        f"an evaluation set for {meta.get('task')} at N={meta.get('length')}"
+        f"{f' ({fmt})' if fmt else ''}, not for this job's {spec.task} at N={size}"
+        + (f" ({wanted})" if wanted is not None else "")
+    )
+
+
+def read_eval_set(path: str | Path, spec: JobSpec):
+    """The evaluation set stored at ``path``; ValueError naming the file when it is not one of
+    this job's (:func:`eval_set_mismatch`)."""
+    meta, batch = read_batch(path)
+    problem = eval_set_mismatch(meta, spec)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    return batch
+
+
+def train_job(
+    trainer: Trainer,
+    spec: JobSpec | dict[str, Any],
+    data: str | Path,
+    out: str | Path,
+    *,
+    test: str | Path | None = None,
+    threads: int = 1,
+    device: str = "auto",
+    checkpoint_dir: str | Path | None = None,
+    show_progress: bool | None = None,
+) -> pa.Table:
+    """Train every learning rate and seed of one job of ``trainer``'s study and write its table
+    to ``out``. ``spec`` is typed or its JSON dict; ``data`` is the validation set (it selects),
+    ``test`` the held-out test set (reported; default: the validation set, for ad-hoc runs only).
+
+    Runs are pruned by :func:`successive_halving` under the job's ``pruning``; every decision is
+    a function of the recorded validation rows, so a resumed job makes the same ones. A progress
+    bar is shown on a terminal (``show_progress``).
+    """
+    spec = trainer.spec_type.from_dict(spec)
+    task = trainer.task_of(spec)
+    val, test_set = read_eval_set(data, spec), read_eval_set(test or data, spec)
+    runs, dev = job_runs(
+        spec,
+        trainer.run_type,
+        task,
+        out,
+        threads=threads,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+    )
+    val, test_set = val.to(dev), test_set.to(dev)
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    progress = None
+    if show_progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(runs) * spec.max_steps, desc=spec.job, unit="step")
+    finished = successive_halving(
+        runs,
+        spec,
+        lambda run, until, prune: run.train(
+            val, test_set, until=until, prune=prune, progress=progress
+        ),
+        score=trainer.score,
+        table=trainer.table,
+    )
+    if progress is not None:
+        progress.close()
+    return write_job(finished, trainer.table, out)
+
+
+def job_cli(trainer: Trainer, argv: list[str] | None = None) -> int:
+    """The command line of a training job of ``trainer``'s study (:func:`train_job`).
 
     Logs to stderr and to ``--log``; an interrupted job exits with 128 + the signal number, and a
     crash is logged with its traceback (the rules discard stderr, which repeats the log). Bad
@@ -320,7 +427,9 @@ def job_cli(
     from .results import ArgumentParser
 
     parser = ArgumentParser(
-        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=trainer.prog,
+        description=trainer.doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--spec", required=True, help="the job spec as JSON (from the Snakefile)")
     parser.add_argument("--data", required=True, help="validation-set Parquet (selects)")
@@ -352,31 +461,21 @@ def job_cli(
 
     # everything that can be wrong before training starts, each answered in one line
     try:
-        spec = spec_type.from_json(args.spec)
+        spec = trainer.spec_type.from_json(args.spec)
     except ConfigError as e:
         return refuse(str(e))
     if args.threads < 1:
         return refuse(f"--threads: got {args.threads}; allowed: an integer >= 1")
-    length, wanted = spec.instance_size, spec.data_format
     for flag, path in (("--data", args.data), ("--test", args.test)):
         if path is None:
             continue
         try:
             meta, _ = read_batch(path)
-            params = json.loads(meta.get("params") or "{}")
         except ValueError as e:
             return refuse(f"{flag} {e}")
-        fmt = params.get("format") if isinstance(params, dict) else None
-        if (
-            meta.get("task") != spec.task
-            or meta.get("length") != str(length)
-            or (wanted is not None and fmt != wanted)
-        ):
-            return refuse(
-                f"{flag} {path}: an evaluation set for {meta.get('task')} at N="
-                f"{meta.get('length')}{f' ({fmt})' if fmt else ''}, not for this job's "
-                f"{spec.task} at N={length}" + (f" ({wanted})" if wanted is not None else "")
-            )
+        problem = eval_set_mismatch(meta, spec)
+        if problem:
+            return refuse(f"{flag} {path}: {problem}")
     out = Path(args.out)
     for folder in (out.parent, Path(args.checkpoint_dir or out.parent / "checkpoints")):
         try:
@@ -385,13 +484,13 @@ def job_cli(
             return refuse(f"cannot create the folder {folder}: {e.strerror or e}")
         if not os.access(folder, os.W_OK):
             return refuse(f"cannot write to the folder {folder}: permission denied")
-    extra = {"test": args.test} if args.test else {}
     try:
-        train(
+        train_job(
+            trainer,
             spec,
             args.data,
             args.out,
-            **extra,
+            test=args.test,
             threads=args.threads,
             device=args.device,
             checkpoint_dir=args.checkpoint_dir,

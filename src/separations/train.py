@@ -26,23 +26,15 @@ from typing import Any
 import torch
 
 from . import checkpoint
-from .data import read_batch
 from .models import build_model, count_parameters
 from .results import (
-    METRICS_SCHEMA,
     machine,
     metrics_table,
     provenance,
     read_metrics,
 )
-from .runner import (
-    ResumableRun,
-    job_cli,
-    job_runs,
-    mean_best,
-    successive_halving,
-    write_job,
-)
+from .runner import ResumableRun, Trainer, job_cli, mean_best
+from .runner import train_job as train_job_of
 from .specs import ClassifierSpec
 from .tasks import Batch, Task, build_task
 
@@ -213,65 +205,26 @@ def lr_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[float]
     return mean_best(rows_by_run, lrs, "val_acc")
 
 
-def train_job(
-    spec: ClassifierSpec | dict[str, Any],
-    data: str | Path,
-    out: str | Path,
-    *,
-    test: str | Path | None = None,
-    threads: int = 1,
-    device: str = "auto",
-    checkpoint_dir: str | Path | None = None,
-    show_progress: bool | None = None,
-) -> None:
-    """Train every learning rate and seed of one job; ``data`` is the validation set, ``test`` the
-    held-out test set (default: the validation set, for ad-hoc runs only).
+TRAINER = Trainer(
+    spec_type=ClassifierSpec,
+    run_type=Run,
+    task_of=lambda spec: build_task(spec.task, spec.length, spec.task_params),
+    score=lr_scores,
+    table=metrics_table,
+    prog="python -m separations.train",
+    doc=__doc__,
+)
 
-    With ``pruning`` (successive halving) all runs first train to the first rung; the learning
-    rates whose seeds reached the lower mean validation accuracy stop there (``pruned``), the
-    rest go on to the next rung, and the last survivors train to ``max_steps``. Every decision is
-    a function of the recorded validation rows, so a resumed job makes the same ones.
-    """
-    spec = ClassifierSpec.from_dict(spec)
-    task = build_task(spec.task, spec.length, spec.task_params)
-    sets = {}
-    for name, path in (("validation", data), ("test", test or data)):
-        meta, sets[name] = read_batch(path)
-        if meta.get("task") != spec.task or int(meta.get("length", -1)) != spec.length:
-            raise ValueError(
-                f"{path}: {name} set is for {meta.get('task')} at N={meta.get('length')},"
-                f" not {spec.task} at N={spec.length}"
-            )
-    val, test_set = sets["validation"], sets["test"]
-    runs, _ = job_runs(
-        spec, Run, task, out, threads=threads, device=device, checkpoint_dir=checkpoint_dir
-    )
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
-    progress = None
-    if show_progress:
-        from tqdm import tqdm
 
-        progress = tqdm(total=len(runs) * spec.max_steps, desc=spec.job, unit="step")
-    finished = successive_halving(
-        runs,
-        spec,
-        lambda run, until, prune: run.train(
-            val, test_set, until=until, prune=prune, progress=progress
-        ),
-        score=lr_scores,
-        table=metrics_table,
-    )
-    if progress is not None:
-        progress.close()
-    table = write_job(finished, metrics_table, out)
-    assert table.schema.equals(METRICS_SCHEMA)
+def train_job(spec: ClassifierSpec | dict[str, Any], data, out, **options) -> None:
+    """Train every learning rate and seed of one paper-1 job (``spec``: typed or its JSON dict):
+    :func:`separations.runner.train_job` with this trainer; ``options`` are its keywords (the
+    held-out ``test`` set, ``threads``, ``device``, ``checkpoint_dir``, ``show_progress``)."""
+    train_job_of(TRAINER, spec, data, out, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_cli(
-        train_job, argv, prog="python -m separations.train", doc=__doc__, spec_type=ClassifierSpec
-    )
+    return job_cli(TRAINER, argv)
 
 
 if __name__ == "__main__":

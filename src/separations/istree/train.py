@@ -22,7 +22,6 @@ a pure function of (seed, step), so a resumed run gives the same numbers as an u
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -33,17 +32,10 @@ from typing import Any
 import torch
 
 from .. import checkpoint
-from ..data import read_batch
 from ..models.lm import build, count_trainable
 from ..results import provenance
-from ..runner import (
-    ResumableRun,
-    job_cli,
-    job_runs,
-    mean_best,
-    successive_halving,
-    write_job,
-)
+from ..runner import ResumableRun, Trainer, job_cli, mean_best
+from ..runner import train_job as train_job_of
 from ..specs import IsTreeSpec
 from ..tasks import build_task
 from . import schema
@@ -84,7 +76,9 @@ class Run(ResumableRun):
     def read_rows(self, path: Path) -> list[dict]:
         return schema.read(path).to_pylist()
 
-    def train(self, val, test, *, until: int | None = None, prune: bool = False) -> list[dict]:
+    def train(
+        self, val, test, *, until: int | None = None, prune: bool = False, progress=None
+    ) -> list[dict]:
         """Train to step ``until`` (None: to the end); ``prune`` ends the run where it stands."""
         spec, task = self.spec, self.task
         torch.manual_seed(self.seed)
@@ -101,6 +95,8 @@ class Run(ResumableRun):
             sched.load_state_dict(saved["scheduler"])
             state = saved["state"]
             log.info("%s: resumed at step %d", self.name, state["step"])
+        if progress is not None:
+            progress.update(state["step"])
         base = {
             "sweep": spec.sweep,
             "job": spec.job,
@@ -209,6 +205,7 @@ class Run(ResumableRun):
             record=record,
             save=save,
             scheduler=sched,
+            progress=progress,
             until=until,
         )
         if prune and not rows[-1]["final"]:
@@ -228,57 +225,25 @@ def rung_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[floa
     return mean_best(rows_by_run, lrs, "val_loss", lower_is_better=True)
 
 
-def _read_set(path, spec: IsTreeSpec, name: str):
-    meta, batch = read_batch(path)
-    params = json.loads(meta.get("params", "{}"))
-    if (
-        meta.get("task") != "istree"
-        or int(meta.get("length", -1)) != spec.n
-        or params.get("format") != spec.format
-    ):
-        raise ValueError(
-            f"{path}: {name} set is for {meta.get('task')} {params.get('format')} at "
-            f"n={meta.get('length')}, not istree {spec.format} at n={spec.n}"
-        )
-    return batch
+TRAINER = Trainer(
+    spec_type=IsTreeSpec,
+    run_type=Run,
+    task_of=lambda spec: build_task("istree", spec.n, {"format": spec.format, "graph": spec.graph}),
+    score=rung_scores,
+    table=schema.table,
+    prog="python -m separations.istree.train",
+    doc=__doc__,
+)
 
 
-def train_job(
-    spec: IsTreeSpec | dict[str, Any],
-    data: str | Path,
-    out: str | Path,
-    *,
-    test: str | Path | None = None,
-    threads: int = 1,
-    device: str = "auto",
-    checkpoint_dir: str | Path | None = None,
-) -> None:
-    """Train every learning rate and seed of one IsTree job (``spec``: typed or its JSON dict)."""
-    spec = IsTreeSpec.from_dict(spec)
-    task = build_task("istree", spec.n, {"format": spec.format, "graph": spec.graph})
-    runs, dev = job_runs(
-        spec, Run, task, out, threads=threads, device=device, checkpoint_dir=checkpoint_dir
-    )
-    val = _read_set(data, spec, "validation").to(dev)
-    test_set = _read_set(test or data, spec, "test").to(dev)
-    finished = successive_halving(
-        runs,
-        spec,
-        lambda run, until, prune: run.train(val, test_set, until=until, prune=prune),
-        score=rung_scores,
-        table=schema.table,
-    )
-    write_job(finished, schema.table, out)
+def train_job(spec: IsTreeSpec | dict[str, Any], data, out, **options) -> None:
+    """Train every learning rate and seed of one IsTree job (``spec``: typed or its JSON dict):
+    :func:`separations.runner.train_job` with this trainer; ``options`` are its keywords."""
+    train_job_of(TRAINER, spec, data, out, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_cli(
-        train_job,
-        argv,
-        prog="python -m separations.istree.train",
-        doc=__doc__,
-        spec_type=IsTreeSpec,
-    )
+    return job_cli(TRAINER, argv)
 
 
 if __name__ == "__main__":
