@@ -10,7 +10,7 @@ import pytest
 from separations import config as sweep_config
 from separations import critical_width
 from separations.istree import sweeps as istree_sweeps
-from separations.settings import NUMERIC_KEYS, ConfigError, config_hash
+from separations.settings import NUMERIC_KEYS, ConfigError, config_hash, expand
 from separations.specs import ClassifierSpec, CriticalWidthSpec, IsTreeSpec
 from separations.train import main as train_main
 
@@ -65,3 +65,38 @@ def test_the_trainer_refuses_a_bad_spec_in_one_line(config, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith("--spec.depth: expected an integer, got 'two'")
     assert not (tmp_path / "m.pq").exists()
+
+
+# -- the one expander --------------------------------------------------------------------------
+
+
+def _cells(cell, settings, where):
+    yield f"{cell['a']}/{cell['b']}", {"job": f"{cell['a']}/{cell['b']}", **cell, **settings}
+
+
+def test_expand_takes_each_blocks_product_with_its_training_overlay():
+    blocks = [("g[0]", {"a": [1, 2], "b": ["x"]}), ("g[1]", {"a": [3], "b": ["x", "y"]})]
+    blocks[1][1]["training"] = {"lr": 0.5}
+    jobs = expand(blocks, {"lr": 0.1}, ("a", "b"), _cells, lambda spec, where: (spec, where))
+    assert list(jobs) == ["1/x", "2/x", "3/x", "3/y"]
+    assert jobs["2/x"][0]["lr"] == 0.1 and jobs["3/y"] == (
+        {"job": "3/y", "a": 3, "b": "y", "lr": 0.5},
+        "g[1]",
+    )
+
+
+@pytest.mark.parametrize("keys", [("lr",), None])
+def test_expand_refuses_a_cell_two_blocks_give_different_settings(keys):
+    blocks = [("g[0]", {"a": [1], "b": ["x"]}), ("g[1]", {"a": [1], "b": ["x"], "training": {}})]
+    same = expand(blocks, {"lr": 0.1}, ("a", "b"), _cells, lambda spec, w: spec, keys=keys)
+    assert list(same) == ["1/x"] and (keys is None or "config_hash" in same["1/x"])
+    blocks[1][1]["training"] = {"lr": 0.2}
+    with pytest.raises(ConfigError, match=r"config key g\[1\]: cell 1/x appears in two grid"):
+        expand(blocks, {"lr": 0.1}, ("a", "b"), _cells, lambda spec, w: spec, keys=keys)
+
+
+def test_expand_hashes_only_the_named_keys():
+    blocks = [("g[0]", {"a": [1], "b": ["x"]}), ("g[1]", {"a": [1], "b": ["x"]})]
+    blocks[1][1]["training"] = {"note": "other"}  # not a numeric key: the same job
+    jobs = expand(blocks, {"lr": 0.1}, ("a", "b"), _cells, lambda s, w: s, keys=("a", "lr"))
+    assert jobs["1/x"]["config_hash"] == config_hash({"a": 1, "lr": 0.1}, None)

@@ -38,7 +38,7 @@ from .settings import MAX_SEED as MAX_SEED
 from .settings import MAX_TASK_INT as MAX_TASK_INT
 from .settings import NUMERIC_KEYS as NUMERIC_KEYS
 from .settings import ConfigError as ConfigError
-from .settings import add_job, check_task_params, key_path, shape_name
+from .settings import check_task_params, expand, key_path, shape_name
 from .settings import config_hash as config_hash
 from .settings import is_number as _number
 from .settings import show as _show
@@ -659,43 +659,54 @@ def job_id(task: str, model: str, depth: int, width: int, heads: int | None, len
     return f"{task}/{model}/{shape_name(depth, width, heads)}/N{length}"
 
 
+#: the axes of a paper-1 grid block, in the order of the job table (heads innermost)
+AXES = ("task", "model", "depth", "width", "length", "heads")
+
+
 def job_specs(config: dict[str, Any], sweep: str) -> dict[str, ClassifierSpec]:
     """Every training job of ``sweep`` by job id: a (task, model, depth, width, heads, N) cell.
 
-    Grid blocks are Cartesian products; the sweep is their union. A cell listed twice with
-    different run settings is an error. Families without heads drop the heads axis.
+    Grid blocks are Cartesian products (:func:`separations.settings.expand`); the sweep is their
+    union. A cell listed twice with different run settings is an error. Families without heads
+    drop the heads axis.
     """
     if sweep not in config["sweeps"]:
         raise ConfigError(
             f"no sweep named {sweep!r}; allowed: {', '.join(sorted(config['sweeps']))}"
         )
     body = config["sweeps"][sweep]
-    base = {**config["training"], **(body.get("training") or {})}
-    rows: dict[str, dict[str, Any]] = {}
+    blocks = []
     for b, block in enumerate(body["grid"]):
         where = f"sweeps.{sweep}.grid[{b}]"
         _check_block(config, sweep, where, block)
-        settings = {**base, **(block.get("training") or {})}
-        for task, model, depth, width, length in itertools.product(
-            block["task"], block["model"], block["depth"], block["width"], block["length"]
-        ):
-            heads_list = block.get("heads", [None]) if FAMILIES[model].uses_heads else [None]
-            for heads in heads_list:
-                spec = {
-                    "sweep": sweep,
-                    "job": job_id(task, model, depth, width, heads, length),
-                    "task": task,
-                    "task_params": task_params(config, sweep, task),
-                    "model": model,
-                    "depth": depth,
-                    "width": width,
-                    "heads": heads,
-                    "length": length,
-                    **settings,
-                }
-                spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
-                add_job(rows, spec, NUMERIC_KEYS, where)
-    return {job: ClassifierSpec.from_config(spec) for job, spec in rows.items()}
+        blocks.append((where, {"heads": [None], **block}))
+
+    def cells(cell: dict[str, Any], settings: dict[str, Any], where: str):
+        if not FAMILIES[cell["model"]].uses_heads:
+            cell["heads"] = None
+        spec = {
+            "sweep": sweep,
+            "job": job_id(**cell),
+            "task": cell["task"],
+            "task_params": task_params(config, sweep, cell["task"]),
+            "model": cell["model"],
+            "depth": cell["depth"],
+            "width": cell["width"],
+            "heads": cell["heads"],
+            "length": cell["length"],
+            **settings,
+        }
+        spec["learning_rates"] = [float(x) for x in spec["learning_rates"]]
+        yield spec["job"], spec
+
+    return expand(
+        blocks,
+        {**config["training"], **(body.get("training") or {})},
+        AXES,
+        cells,
+        lambda spec, where: ClassifierSpec.from_config(spec),
+        keys=NUMERIC_KEYS,
+    )
 
 
 def jobs(config: dict[str, Any], sweep: str) -> pd.DataFrame:

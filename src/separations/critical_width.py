@@ -80,31 +80,45 @@ def study_task_params(config: dict[str, Any], study: str) -> dict[str, Any]:
 
 
 def study_jobs(config: dict[str, Any], study: str) -> dict[str, CriticalWidthSpec]:
-    """Every job of a study by key ``<family>/N<length>``: the spec its command receives."""
+    """Every job of a study by key ``<family>/N<length>``: the spec its command receives; the
+    families × lengths of the study's block (:func:`separations.settings.expand`)."""
+    from .settings import expand
+
     block = config["critical_width"][study]
+    where = f"config key critical_width.{study}"
     training = {**config["training"], **(block.get("training") or {})}
     training = {k: training[k] for k in TRAINING_KEYS if k in training}
     training["learning_rates"] = [float(x) for x in training["learning_rates"]]
     confidence = float((config.get("verdicts") or {}).get("confidence", 0.95))
-    out = {}
-    for family, shape in block["families"].items():
-        for length in block["lengths"]:
-            out[f"{family}/N{length}"] = CriticalWidthSpec.from_dict(
-                {
-                    "study": study,
-                    "task": TASK,
-                    "task_params": study_task_params(config, study),
-                    "model": family,
-                    "depth": int(shape["depth"]),
-                    "heads": shape.get("heads"),
-                    "length": int(length),
-                    "widths": [int(w) for w in block["widths"]],
-                    "confidence": confidence,
-                    **training,
-                },
-                where=f"config key critical_width.{study}",
+
+    def cells(cell: dict[str, Any], settings: dict[str, Any], _where: str):
+        shape = block["families"][cell["model"]]
+        spec = {
+            "study": study,
+            "task": TASK,
+            "task_params": study_task_params(config, study),
+            "model": cell["model"],
+            "depth": int(shape["depth"]),
+            "heads": shape.get("heads"),
+            "length": int(cell["length"]),
+            "widths": [int(w) for w in block["widths"]],
+            "confidence": confidence,
+            **settings,
+        }
+        yield f"{cell['model']}/N{cell['length']}", spec
+
+    return expand(
+        [
+            (
+                f"critical_width.{study}",
+                {"model": list(block["families"]), "length": block["lengths"]},
             )
-    return out
+        ],
+        training,
+        ("model", "length"),
+        cells,
+        lambda spec, _where: CriticalWidthSpec.from_dict(spec, where=where),
+    )
 
 
 def width_spec(spec: CriticalWidthSpec, width: int) -> ClassifierSpec:

@@ -15,10 +15,11 @@ This module sits low (it needs only the task registry): the whole-config validat
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import ConfigError
@@ -66,17 +67,48 @@ def config_hash(values: Mapping[str, Any], keys: Iterable[str] | None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def add_job(jobs: dict[str, dict[str, Any]], spec: dict[str, Any], keys, where: str) -> None:
-    """Put ``spec`` in ``jobs`` under its ``job`` id with its :func:`config_hash` (of ``keys``);
-    the same cell from two grid blocks of the config key ``where`` must agree on its settings."""
-    spec["config_hash"] = config_hash(spec, keys)
-    old = jobs.get(spec["job"])
-    if old is not None and old["config_hash"] != spec["config_hash"]:
-        raise ConfigError(
-            f"config key {where}: cell {spec['job']} appears in two grid blocks "
-            "with different training settings"
-        )
-    jobs[spec["job"]] = spec
+#: one cell of a job table: its job id and its spec as a dict (the fields of the study's spec)
+Cell = tuple[str, dict[str, Any]]
+
+
+def expand(
+    blocks: Iterable[tuple[str, Mapping[str, Any]]],
+    training: Mapping[str, Any],
+    axes: Sequence[str],
+    cells: Callable[[dict[str, Any], dict[str, Any], str], Iterable[Cell]],
+    build: Callable[[dict[str, Any], str], Any],
+    keys: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The job table of one sweep of any study, by job id: the one expander of the package.
+
+    ``blocks`` are the sweep's grid blocks, each with the config key that names it: lists of
+    values per axis in ``axes`` and an optional ``training`` overlay on the sweep's ``training``.
+    Each combination of axis values (the Cartesian product of a block) becomes the jobs that
+    ``cells(values, settings, where)`` makes of it (a study may refuse a combination with a
+    :class:`ConfigError` naming ``where``, or make several jobs of one: paper 1's heads). With
+    ``keys`` every job carries its :func:`config_hash` of those fields (``config_hash``), and a
+    job made by two blocks must agree on it (without, on every setting). ``build(spec, where)``
+    makes the typed spec.
+    """
+    table: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def settings_of(spec: dict[str, Any]) -> Any:
+        return spec["config_hash"] if keys is not None else spec
+
+    for where, block in blocks:
+        settings = {**training, **(block.get("training") or {})}
+        for values in itertools.product(*(block[axis] for axis in axes)):
+            for job, spec in cells(dict(zip(axes, values, strict=True)), settings, where):
+                if keys is not None:
+                    spec["config_hash"] = config_hash(spec, keys)
+                old = table.get(job)
+                if old is not None and settings_of(old[0]) != settings_of(spec):
+                    raise ConfigError(
+                        f"config key {where}: cell {job} appears in two grid blocks "
+                        "with different training settings"
+                    )
+                table[job] = (spec, where)
+    return {job: build(spec, where) for job, (spec, where) in table.items()}
 
 
 def shape_name(depth: int, width: int, heads: int | None) -> str:

@@ -1,8 +1,9 @@
 """Typed job specs: what one training job of each study is, field by field.
 
-The job-table expanders (:func:`separations.config.job_specs` for paper 1,
+The package's one job-table expander, :func:`separations.settings.expand`, makes these of each
+study's grid (:func:`separations.config.job_specs` for paper 1,
 :func:`separations.istree.sweeps.job_specs` for paper 2,
-:func:`separations.critical_width.study_jobs` for the critical-width study) return these; the
+:func:`separations.critical_width.study_jobs` for the critical-width study); the
 Snakefile passes one to its trainer as ``--spec <JSON>`` (:meth:`JobSpec.to_json`), and the
 trainer reads it back with :meth:`JobSpec.from_json`, which refuses a missing or unknown field
 by name before any work starts. So a reader (or a type checker) can follow a value from

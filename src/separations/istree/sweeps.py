@@ -7,14 +7,13 @@ be built, a graph too small) and raises :class:`~separations.settings.ConfigErro
 
 from __future__ import annotations
 
-import itertools
 import json
 from typing import Any
 
 from ..families import LM_EMBEDDINGS as EMBEDDINGS
 from ..families import LM_FAMILIES as FAMILIES
 from ..families import Shape
-from ..settings import ConfigError, add_job
+from ..settings import ConfigError, expand
 from ..specs import IsTreeSpec
 from ..tasks.istree.formats import FORMATS, max_length
 from ..tasks.istree.graphs import MIN_NODES
@@ -63,81 +62,78 @@ def _learning_rates(value, family: str, where: str) -> list[float]:
     return [float(x) for x in value]
 
 
+#: the axes of an IsTree grid block, in the order of the job table
+AXES = ("format", "family", "size", "n")
+
+
 def job_specs(block: dict[str, Any], sweep: str) -> dict[str, IsTreeSpec]:
-    """Every job of ``sweep`` by job id ({} when the block has no such sweep)."""
+    """Every job of ``sweep`` by job id ({} when the block has no such sweep): the Cartesian
+    products of its grid blocks (:func:`separations.settings.expand`)."""
     sweeps = block.get("sweeps") or {}
     if sweep not in sweeps:
         return {}
     body = sweeps[sweep]
-    base = {**block["training"], **(body.get("training") or {})}
-    task = {"graph": "binary", **(block.get("task") or {})}
+    graph = {"graph": "binary", **(block.get("task") or {})}["graph"]
     sizes = block["sizes"]
-    out: dict[str, dict[str, Any]] = {}
-    for b, grid in enumerate(body["grid"]):
-        where = f"istree.sweeps.{sweep}.grid[{b}]"
-        settings = {**base, **(grid.get("training") or {})}
-        for fmt, family, size, n in itertools.product(
-            grid["format"], grid["family"], grid["size"], grid["n"]
-        ):
-            if fmt not in FORMATS:
+
+    def cells(cell: dict[str, Any], settings: dict[str, Any], where: str):
+        fmt, family, size, n = (cell[axis] for axis in AXES)
+        for axis, allowed in (("format", FORMATS), ("family", FAMILIES), ("size", sorted(sizes))):
+            if cell[axis] not in allowed:
                 raise ConfigError(
-                    f"config key {where}.format: unknown format {fmt!r}; "
-                    f"allowed: {', '.join(FORMATS)}"
+                    f"config key {where}.{axis}: unknown {axis} {cell[axis]!r}; "
+                    f"allowed: {', '.join(allowed)}"
                 )
-            if family not in FAMILIES:
-                raise ConfigError(
-                    f"config key {where}.family: unknown family {family!r}; "
-                    f"allowed: {', '.join(FAMILIES)}"
-                )
-            if size not in sizes:
-                raise ConfigError(
-                    f"config key {where}.size: unknown size {size!r}; "
-                    f"allowed: {', '.join(sorted(sizes))}"
-                )
-            if family not in sizes[size]:
-                raise ConfigError(f"config key istree.sizes.{size}: no shape for family {family!r}")
-            if n < MIN_NODES:
-                raise ConfigError(
-                    f"config key {where}.n: IsTree graphs need at least {MIN_NODES} nodes, got {n}"
-                )
-            shape = {"ffn": None, "heads": None, "d_state": 16, **sizes[size][family]}
-            problems = Shape(
-                family,
-                shape["width"],
-                shape["depth"],
-                shape["ffn"] or 0,
-                shape["heads"] or 0,
-                shape["d_state"],
-            ).problems()
-            if problems:
-                raise ConfigError(
-                    f"config key istree.sizes.{size}.{family}: " + "; ".join(problems)
-                )
-            if settings["embedding"] not in EMBEDDINGS:
-                raise ConfigError(
-                    f"config key {where}: unknown embedding {settings['embedding']!r}; "
-                    f"allowed: {', '.join(EMBEDDINGS)}"
-                )
-            spec = {
-                "sweep": sweep,
-                "job": job_id(fmt, family, size, n),
-                "task": "istree",
-                "graph": task["graph"],
-                "format": fmt,
-                "family": family,
-                "size": size,
-                "n": n,
-                "max_len": max_length(fmt, n),
-                "width": shape["width"],
-                "depth": shape["depth"],
-                "ffn": shape["ffn"] if family != "mamba" else None,
-                "heads": shape["heads"] if family != "mamba" else None,
-                "d_state": shape["d_state"] if family != "transformer" else None,
-                **{k: v for k, v in settings.items() if k != "learning_rates"},
-                "learning_rates": _learning_rates(settings["learning_rates"], family, where),
-            }
-            add_job(out, spec, NUMERIC_KEYS, where)
-    return {job: IsTreeSpec.from_config(spec) for job, spec in out.items()}
+        if family not in sizes[size]:
+            raise ConfigError(f"config key istree.sizes.{size}: no shape for family {family!r}")
+        if n < MIN_NODES:
+            raise ConfigError(
+                f"config key {where}.n: IsTree graphs need at least {MIN_NODES} nodes, got {n}"
+            )
+        shape = {"ffn": None, "heads": None, "d_state": 16, **sizes[size][family]}
+        problems = Shape(
+            family,
+            shape["width"],
+            shape["depth"],
+            shape["ffn"] or 0,
+            shape["heads"] or 0,
+            shape["d_state"],
+        ).problems()
+        if problems:
+            raise ConfigError(f"config key istree.sizes.{size}.{family}: " + "; ".join(problems))
+        if settings["embedding"] not in EMBEDDINGS:
+            raise ConfigError(
+                f"config key {where}: unknown embedding {settings['embedding']!r}; "
+                f"allowed: {', '.join(EMBEDDINGS)}"
+            )
+        spec = {
+            "sweep": sweep,
+            "job": job_id(fmt, family, size, n),
+            "task": "istree",
+            "graph": graph,
+            "format": fmt,
+            "family": family,
+            "size": size,
+            "n": n,
+            "max_len": max_length(fmt, n),
+            "width": shape["width"],
+            "depth": shape["depth"],
+            "ffn": shape["ffn"] if family != "mamba" else None,
+            "heads": shape["heads"] if family != "mamba" else None,
+            "d_state": shape["d_state"] if family != "transformer" else None,
+            **{k: v for k, v in settings.items() if k != "learning_rates"},
+            "learning_rates": _learning_rates(settings["learning_rates"], family, where),
+        }
+        yield spec["job"], spec
+
+    return expand(
+        [(f"istree.sweeps.{sweep}.grid[{b}]", grid) for b, grid in enumerate(body["grid"])],
+        {**block["training"], **(body.get("training") or {})},
+        AXES,
+        cells,
+        lambda spec, where: IsTreeSpec.from_config(spec),
+        keys=NUMERIC_KEYS,
+    )
 
 
 def eval_sets(jobs: dict[str, IsTreeSpec]) -> dict[str, dict[str, Any]]:
