@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import torch
 
+from . import checkpoint
 from .data import read_batch
 from .errors import ConfigError
 from .results import write_table
@@ -127,6 +128,25 @@ class ResumableRun:
             log.warning("%s: finished-run file belongs to another config; rerunning", self.name)
             return None
         return rows
+
+    def resume(self, state: dict[str, Any], *, progress=None, **modules) -> dict[str, Any]:
+        """The run's state: its checkpoint's, loaded into ``modules`` (model, optimizer and any
+        scheduler, each under its name in the checkpoint), or ``state`` (a fresh one) without
+        a checkpoint of this config; ``progress`` counts the steps already done."""
+        saved = checkpoint.load(self.ckpt_path, self.hash)
+        if saved is not None:
+            for name, module in modules.items():
+                module.load_state_dict(saved[name])
+            state = saved["state"]
+            log.info("%s: resumed at step %d", self.name, state["step"])
+        if progress is not None:
+            progress.update(state["step"])
+        return state
+
+    def save(self, state: dict[str, Any], **modules) -> None:
+        """Checkpoint the run: ``state`` and the state of each of ``modules`` under its name."""
+        payload = {name: module.state_dict() for name, module in modules.items()}
+        checkpoint.save(self.ckpt_path, {**payload, "state": state}, self.hash)
 
     @staticmethod
     def new_state() -> dict[str, Any]:

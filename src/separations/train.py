@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 
-from . import checkpoint
 from .models import build_model, count_parameters
 from .results import (
     machine,
@@ -82,16 +81,8 @@ class Run(ResumableRun):
         ).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         n_params = count_parameters(model)
-        state = self.new_state()
-        state["best"] = None
-        saved = checkpoint.load(self.ckpt_path, self.hash)
-        if saved is not None:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])
-            state = saved["state"]
-            log.info("%s: resumed at step %d", self.name, state["step"])
-        if progress is not None:
-            progress.update(state["step"])
+        modules = {"model": model, "optimizer": opt}
+        state = self.resume({**self.new_state(), "best": None}, progress=progress, **modules)
         base = {
             "sweep": spec.sweep,
             "job": spec.job,
@@ -117,11 +108,7 @@ class Run(ResumableRun):
         outcome = dict.fromkeys(("pruned", "best_step", "best_val_acc", "test_acc", "test_loss"))
 
         def save() -> None:
-            checkpoint.save(
-                self.ckpt_path,
-                {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state},
-                self.hash,
-            )
+            self.save(state, **modules)
 
         def finish(pruned: bool) -> None:
             """Score the checkpoint validation chose on the test set; mark the last row final."""

@@ -31,7 +31,6 @@ from typing import Any
 
 import torch
 
-from .. import checkpoint
 from ..models.lm import build, count_trainable
 from ..results import provenance
 from ..runner import ResumableRun, Trainer, job_cli, mean_best
@@ -87,16 +86,8 @@ class Run(ResumableRun):
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=0.0)
         warmup, total = warmup_steps(spec), spec.max_steps
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, total))
-        state = self.new_state()
-        saved = checkpoint.load(self.ckpt_path, self.hash)
-        if saved is not None:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])
-            sched.load_state_dict(saved["scheduler"])
-            state = saved["state"]
-            log.info("%s: resumed at step %d", self.name, state["step"])
-        if progress is not None:
-            progress.update(state["step"])
+        modules = {"model": model, "optimizer": opt, "scheduler": sched}
+        state = self.resume(self.new_state(), progress=progress, **modules)
         base = {
             "sweep": spec.sweep,
             "job": spec.job,
@@ -125,16 +116,7 @@ class Run(ResumableRun):
         vocab = task.vocab
 
         def save() -> None:
-            checkpoint.save(
-                self.ckpt_path,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(),
-                    "state": state,
-                },
-                self.hash,
-            )
+            self.save(state, **modules)
 
         def record(at_cap: bool) -> bool:
             """Evaluate and append a row; True when the run is over."""
