@@ -164,23 +164,23 @@ class ResumableRun:
     def steps(
         self,
         state: dict[str, Any],
+        modules: dict[str, Any],
         *,
-        optimizer: torch.optim.Optimizer,
         loss_of,
-        total: int,
         record,
-        save,
-        scheduler=None,
         progress=None,
         until: int | None = None,
     ) -> list[dict]:
         """Train from ``state["step"]`` until ``record(at_cap)`` says the run is over, or until
         step ``until`` (then the run is checkpointed and not over: learning-rate pruning decides).
 
+        ``modules`` are what a checkpoint saves besides ``state``: the ``model``, its
+        ``optimizer`` and an optional ``scheduler`` stepped after it (:meth:`resume` loads them).
         Each step draws the batch of (seed, step), so a resumed run sees the batches an
         uninterrupted one would; ``loss_of(batch)`` is the training loss. ``record`` is called at
-        step 0 and every ``eval_every`` steps, ``save`` every ``checkpoint_every`` steps and before
-        a signal stops the run (then :class:`Interrupted` is raised).
+        step 0 and every ``eval_every`` steps up to ``max_steps``; the run is checkpointed every
+        ``checkpoint_every`` steps and before a signal stops it (then :class:`Interrupted` is
+        raised).
         """
         spec = self.spec
         if not state["rows"]:
@@ -188,6 +188,12 @@ class ResumableRun:
                 return state["rows"]
         elif state["rows"][-1]["final"]:
             return state["rows"]
+        optimizer, scheduler = modules["optimizer"], modules.get("scheduler")
+        total = spec.max_steps
+
+        def save() -> None:
+            self.save(state, **modules)
+
         generator = torch.Generator()
         while True:
             if until is not None and state["step"] >= until:

@@ -107,9 +107,6 @@ class Run(ResumableRun):
         }
         outcome = dict.fromkeys(("pruned", "best_step", "best_val_acc", "test_acc", "test_loss"))
 
-        def save() -> None:
-            self.save(state, **modules)
-
         def finish(pruned: bool) -> None:
             """Score the checkpoint validation chose on the test set; mark the last row final."""
             best = state["best"]
@@ -174,11 +171,9 @@ class Run(ResumableRun):
             return state["rows"]
         rows = self.steps(
             state,
-            optimizer=opt,
+            modules,
             loss_of=lambda batch: task.loss(model(batch.inputs), batch),
-            total=spec.max_steps,
             record=record,
-            save=save,
             progress=progress,
             until=until,
         )

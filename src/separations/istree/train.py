@@ -115,9 +115,6 @@ class Run(ResumableRun):
         }
         vocab = task.vocab
 
-        def save() -> None:
-            self.save(state, **modules)
-
         def record(at_cap: bool) -> bool:
             """Evaluate and append a row; True when the run is over."""
             started = time.perf_counter()
@@ -180,15 +177,7 @@ class Run(ResumableRun):
             return lm_loss(model(tokens), tokens, batch.extra["supervised"])
 
         rows = self.steps(
-            state,
-            optimizer=opt,
-            loss_of=loss_of,
-            total=total,
-            record=record,
-            save=save,
-            scheduler=sched,
-            progress=progress,
-            until=until,
+            state, modules, loss_of=loss_of, record=record, progress=progress, until=until
         )
         if prune and not rows[-1]["final"]:
             rows[-1].update(final=True, pruned=True)
