@@ -52,16 +52,21 @@ def copy_workflow(dest: Path, *, results: bool = False) -> Path:
     return dest
 
 
+def start_snakemake(cwd: Path, *args: str, stdout, **popen) -> subprocess.Popen:
+    """Snakemake started in ``cwd`` with its stderr merged into ``stdout``."""
+    command = ["snakemake", *args]
+    return subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT, **popen)
+
+
 def snakemake(cwd: Path, *args: str, check: bool = True, timeout: int = 900):
     """Run Snakemake in ``cwd``; returns the CompletedProcess (stdout and stderr merged)."""
-    proc = subprocess.run(
-        ["snakemake", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+    with start_snakemake(cwd, *args, stdout=subprocess.PIPE, text=True) as running:
+        try:
+            output, _ = running.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            running.kill()
+            raise
+    proc = subprocess.CompletedProcess(running.args, running.returncode, output)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}")
     return proc

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow
+from conftest import ROOT, copy_workflow, start_snakemake
 
 from separations import config as sweep_config
 from separations.results import NONDETERMINISTIC
@@ -110,14 +110,7 @@ class Watched:
         self.cwd = cwd
         self.log = cwd / "snakemake-test.log"
         self.handle = open(self.log, "w")  # noqa: SIM115 - closed in wait()
-        self.proc = subprocess.Popen(
-            ["snakemake", *args],
-            cwd=cwd,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            env=ENV,
-            start_new_session=True,
-        )
+        self.proc = start_snakemake(cwd, *args, stdout=self.handle, env=ENV, start_new_session=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -50,13 +50,18 @@ class JobSpec(_Json):
     #: the field that is the job's problem size (paper 1: ``length``; paper 2: ``n``)
     SIZE: ClassVar[str] = "length"
 
+    #: the sweep (or critical-width study) and the job's id in it: its folder below ``runs/``
     sweep: str
     job: str
+    #: the task's registry name (``separations.tasks.TASKS``)
     task: str
+    #: every (learning rate, seed) pair is one run of the job
     learning_rates: tuple[float, ...]
     seeds: tuple[int, ...]
+    #: training examples a step (a fresh batch each step) and the cap on steps
     batch_size: int
     max_steps: int
+    #: steps between evaluations on the validation set, and between checkpoints
     eval_every: int
     checkpoint_every: int
     #: the accuracy that counts as solved (paper 2 may leave it null: no early stop)
@@ -126,12 +131,17 @@ class JobSpec(_Json):
 class ClassifierSpec(JobSpec):
     """Paper 1: one (task, model family, depth, width, heads, N) cell of a sweep."""
 
+    #: the task's parameters (config.yaml ``tasks.<task>``, overlaid by the sweep's)
     task_params: Mapping[str, Any]
+    #: the model family (``separations.families.FAMILIES``)
     model: str
     depth: int
     width: int
+    #: attention heads (null for families without heads)
     heads: int | None
+    #: the input length N: paper 1's problem size
     length: int
+    #: the validation accuracy that stops a run (at least ``threshold``, which is what counts)
     stop_threshold: float
 
 
@@ -141,19 +151,29 @@ class IsTreeSpec(JobSpec):
 
     SIZE: ClassVar[str] = "n"
 
+    #: the graph distribution (config.yaml ``istree.task.graph``)
     graph: str
+    #: the data format: ``nocot``, ``cot`` (chain of thought) or ``retrieval`` (CoT with search)
     format: str
+    #: the language-model family (``separations.families.LM_FAMILIES``)
     family: str
+    #: the named model size (config.yaml ``istree.sizes``) whose shape the next fields are
     size: str
+    #: the number of nodes of each graph: paper 2's problem size
     n: int
+    #: the longest sequence of the format at this n: the model's context length
     max_len: int
     width: int
     depth: int
+    #: feed-forward width and heads (null for Mamba), state size (null for the Transformer)
     ffn: int | None
     heads: int | None
     d_state: int | None
+    #: the positional embedding (``separations.families.LM_EMBEDDINGS``)
     embedding: str
+    #: learning-rate warm-up, in training examples; cosine decay to 0 at ``max_steps`` after it
     warmup_samples: int
+    #: greedy generation on the validation set every this many steps (0: at the last one only)
     generate_every: int
 
     @property

@@ -222,6 +222,15 @@ def cell_heatmap(ax, best: pd.DataFrame, order: list[str] | None = None, cbar: b
     ax.set_ylabel("")
 
 
+#: how a reading note under a panel or figure is set: small and grey
+NOTE_STYLE = {"fontsize": "x-small", "color": "0.3"}
+
+
+def figure_note(fig, text: str) -> None:
+    """A reading note centred under the whole figure."""
+    fig.text(0.5, -0.02, text, ha="center", va="top", **NOTE_STYLE)
+
+
 def encoding_note(ax, best: pd.DataFrame) -> None:
     """How to read a cell heatmap, under its axes."""
     threshold = f"{100 * float(best['threshold'].max()):g}"
@@ -240,8 +249,7 @@ def encoding_note(ax, best: pd.DataFrame) -> None:
         textcoords="offset points",
         va="top",
         ha="left",
-        fontsize="x-small",
-        color="0.3",
+        **NOTE_STYLE,
     )
 
 

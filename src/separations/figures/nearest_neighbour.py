@@ -10,7 +10,15 @@ import sys
 import matplotlib.pyplot as plt
 
 from ..summary import SOLVED, cells
-from .common import cli, label_order, label_panel, note_figure, reference_lines, tasks_present
+from .common import (
+    cli,
+    figure_note,
+    label_order,
+    label_panel,
+    note_figure,
+    reference_lines,
+    tasks_present,
+)
 
 TASKS = [("nn", "Nearest neighbour"), ("mqar", "MQAR")]
 
@@ -51,14 +59,8 @@ def draw(results):
     fig, axes = plt.subplots(1, len(present), figsize=(4.5 * len(present), 3.2), squeeze=False)
     for ax, (task, title) in zip(axes[0], present, strict=True):
         panel(ax, cells(metrics[metrics["task"] == task]), title)
-    fig.text(
-        0.5,
-        -0.02,
-        "bars: 95% interval; filled: solved, hollow: not solved (interval vs threshold)",
-        ha="center",
-        va="top",
-        fontsize="x-small",
-        color="0.3",
+    figure_note(
+        fig, "bars: 95% interval; filled: solved, hollow: not solved (interval vs threshold)"
     )
     fig.tight_layout()
     return fig
