@@ -23,7 +23,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from .errors import ConfigError
 
@@ -46,9 +46,6 @@ class _Json:
 @dataclass(frozen=True, kw_only=True)
 class JobSpec(_Json):
     """What every trained job has: its place in a sweep, its runs and its protocol."""
-
-    #: the field that is the job's problem size (paper 1: ``length``; paper 2: ``n``)
-    SIZE: ClassVar[str] = "length"
 
     #: the sweep (or critical-width study) and the job's id in it: its folder below ``runs/``
     sweep: str
@@ -78,8 +75,9 @@ class JobSpec(_Json):
     # -- the job's problem size and evaluation-set identity ---------------------------------
     @property
     def instance_size(self) -> int:
-        """The job's problem size: N for paper 1, the number of nodes n for paper 2."""
-        return getattr(self, self.SIZE)
+        """The job's problem size: N for paper 1 (``length``), the number of nodes for paper 2
+        (``n``); each study's spec says which field it is."""
+        raise NotImplementedError
 
     @property
     def data_format(self) -> str | None:
@@ -144,12 +142,14 @@ class ClassifierSpec(JobSpec):
     #: the validation accuracy that stops a run (at least ``threshold``, which is what counts)
     stop_threshold: float
 
+    @property
+    def instance_size(self) -> int:
+        return self.length
+
 
 @dataclass(frozen=True, kw_only=True)
 class IsTreeSpec(JobSpec):
     """Paper 2: one (format, family, size, n) cell of an IsTree sweep."""
-
-    SIZE: ClassVar[str] = "n"
 
     #: the graph distribution (config.yaml ``istree.task.graph``)
     graph: str
@@ -175,6 +175,10 @@ class IsTreeSpec(JobSpec):
     warmup_samples: int
     #: greedy generation on the validation set every this many steps (0: at the last one only)
     generate_every: int
+
+    @property
+    def instance_size(self) -> int:
+        return self.n
 
     @property
     def data_format(self) -> str | None:
