@@ -90,7 +90,8 @@ def pick_device(requested: str = "auto") -> torch.device:
 class ResumableRun:
     """One learning rate and seed of a job, resumable from its checkpoint; both trainers' runs.
 
-    A subclass builds the model and optimiser in ``train`` and drives them with :meth:`steps`; it
+    A subclass builds the model and optimiser in ``train``, takes up its checkpoint with
+    :meth:`resume` and drives them with :meth:`steps` (which checkpoints them, :meth:`save`); it
     says how a finished run's rows are read back (:meth:`read_rows`).
     """
 
