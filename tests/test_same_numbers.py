@@ -71,15 +71,16 @@ def test_a_committed_critical_width_cell_reruns_bit_for_bit(tmp_path):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
-def test_a_committed_istree_run_reruns_its_first_evaluations(tmp_path):
-    """Paper 2: the first 200 steps of one committed cpu_small run (the 13k Transformer with CoT
+@pytest.mark.parametrize("family", ["transformer", "mamba", "hybrid"])
+def test_a_committed_istree_run_reruns_its_first_evaluations(tmp_path, family):
+    """Paper 2: the first 200 steps of one committed cpu_small run of each family (13k, with CoT
     at n = 6, learning rate 1e-3, seed 0: its rows at steps 0, 100 and 200, all before the
     pruning rung at 300), trained again from this commit's code and config.
 
     The IsTree table does not record the machine kind, so this compares to 1e-5 (a refactor that
     changes the data, the schedule or the loss moves these numbers by far more); on the machine
     kind that made the table it is exact (checked when this test was written)."""
-    job, lr, seed, until = "cot/transformer/13k/n6", 0.001, 0, 200
+    job, lr, seed, until = f"cot/{family}/13k/n6", 0.001, 0, 200
     committed = istree_schema.read(ROOT / "results/cpu_small/istree.parquet").to_pandas()
     rows = committed[
         (committed["job"] == job)

@@ -204,15 +204,15 @@ def paper1_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
 
 def istree_costs(config: dict[str, Any], sweep: str) -> list[JobCost]:
     """Every job of an IsTree sweep (``istree.sweeps.<sweep>``) with its cost."""
+    from .families import LM_FAMILIES
     from .istree.sweeps import job_specs
     from .tasks.istree.vocab import Vocab
 
     out = []
-    lm = {"transformer": "llama", "mamba": "mamba-lm", "hybrid": "hybrid-lm"}
     for job, spec in job_specs(config.get("istree") or {}, sweep).items():
         vocab = len(Vocab(spec.n))
         m = Model(
-            lm[spec.family],
+            LM_FAMILIES[spec.family].flops,
             spec.depth,
             spec.width,
             spec.max_len,

@@ -87,8 +87,48 @@ def check_shape(name: str, depth: int, width: int, heads: int | None) -> list[st
 
 # -- paper 2's language models (separations.models.lm builds them) -----------------------------
 
-#: the language-model families of paper 2 and their token embeddings
-LM_FAMILIES = ("transformer", "mamba", "hybrid")
+
+@dataclass(frozen=True)
+class LMFamily:
+    """A paper-2 language-model family: the body between the token embedding and the tied head
+    (:class:`separations.models.lm.LanguageModel`). Like a paper-1 family it is one module plus
+    one line of :data:`LM_FAMILIES`, the single source of its name (config validation, wildcard
+    constraints, figures), label, shape fields and cost."""
+
+    name: str
+    #: ``"<module>:<callable>"`` in :mod:`separations.models`: ``callable(shape, max_len)`` builds
+    #: the body (hidden states B×T×d → B×T×d). A body generates through a key-value cache
+    #: (``new_cache(batch, like)`` returns one with a position ``pos``; ``body(x, cache)`` runs
+    #: with it) or carries a recurrent state (``new_state(batch, like)`` returns a dict,
+    #: ``step(x, state)`` feeds one token).
+    body: str
+    #: its name in figures and claims
+    label: str
+    #: attention layers: the shape needs ``heads`` (an even head dimension: rotary positions) and
+    #: a SwiGLU width ``ffn``
+    attention: bool
+    #: Mamba blocks: the shape has a state size ``d_state``
+    ssm: bool
+    #: its FLOPs per token in the cost model (:func:`separations.cost.layer_flops`)
+    flops: str
+
+    def build_body(self, shape: Shape, max_len: int) -> nn.Module:
+        module, _, name = self.body.partition(":")
+        return getattr(importlib.import_module(f"separations.models.{module}"), name)(
+            shape, max_len
+        )
+
+
+#: the language-model families of paper 2, in the order of figures and claims; the columns are
+#: LMFamily's fields: name, body, label, attention, ssm, flops
+# fmt: off
+LM_FAMILIES: dict[str, LMFamily] = {f.name: f for f in [
+    LMFamily("transformer", "lm:llama_body",  "Transformer", True,  False, "llama"),
+    LMFamily("mamba",       "lm:mamba_body",  "Mamba",       False, True,  "mamba-lm"),
+    LMFamily("hybrid",      "lm:hybrid_body", "Hybrid",      True,  True,  "hybrid-lm"),
+]}
+# fmt: on
+#: their token embeddings
 LM_EMBEDDINGS = ("sinusoidal", "learned")
 
 
@@ -99,26 +139,27 @@ class Shape:
     family: str
     width: int
     depth: int
-    ffn: int = 0  # SwiGLU hidden width (transformer and the hybrid's attention layer)
+    ffn: int = 0  # SwiGLU hidden width (the families with attention)
     heads: int = 0
     d_state: int = 16  # Mamba state size per channel (mamba-ssm default 16)
 
     def problems(self) -> list[str]:
         out = []
-        if self.family not in LM_FAMILIES:
+        family = LM_FAMILIES.get(self.family)
+        if family is None:
             out.append(f"unknown model family {self.family!r}; allowed: {', '.join(LM_FAMILIES)}")
             return out
         if self.width < 2 or self.width % 2:
             out.append(f"{self.family}: width must be even and >= 2, got {self.width}")
         if self.depth < 1:
             out.append(f"{self.family}: depth must be >= 1, got {self.depth}")
-        if self.family in ("transformer", "hybrid"):
+        if family.attention:
             if self.heads < 1 or self.width % self.heads:
                 out.append(f"{self.family}: width {self.width} needs heads >= 1 dividing it")
             elif (self.width // self.heads) % 2:
                 out.append(f"{self.family}: head dimension must be even (rotary positions)")
             if self.ffn < 1:
                 out.append(f"{self.family}: needs ffn >= 1")
-        if self.family in ("mamba", "hybrid") and self.d_state < 1:
+        if family.ssm and self.d_state < 1:
             out.append(f"{self.family}: d_state must be >= 1, got {self.d_state}")
         return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..families import LM_FAMILIES
 from ..summary import (
     Protocol,
     at_edge,
@@ -25,7 +26,8 @@ from ..summary import (
 )
 
 CELL = ["format", "family", "size", "n"]
-FAMILY_LABELS = {"transformer": "Transformer", "mamba": "Mamba", "hybrid": "Hybrid"}
+#: each family's label in figures and claims (the registry's)
+FAMILY_LABELS = {name: family.label for name, family in LM_FAMILIES.items()}
 FORMAT_LABELS = {"nocot": "no CoT", "cot": "CoT", "retrieval": "retrieval CoT"}
 #: what the flags read: the validation curve of teacher-forced exact match
 CURVE = "tf_exact"

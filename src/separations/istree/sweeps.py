@@ -118,9 +118,9 @@ def job_specs(block: dict[str, Any], sweep: str) -> dict[str, IsTreeSpec]:
             "max_len": max_length(fmt, n),
             "width": shape["width"],
             "depth": shape["depth"],
-            "ffn": shape["ffn"] if family != "mamba" else None,
-            "heads": shape["heads"] if family != "mamba" else None,
-            "d_state": shape["d_state"] if family != "transformer" else None,
+            "ffn": shape["ffn"] if FAMILIES[family].attention else None,
+            "heads": shape["heads"] if FAMILIES[family].attention else None,
+            "d_state": shape["d_state"] if FAMILIES[family].ssm else None,
             **{k: v for k, v in settings.items() if k != "learning_rates"},
             "learning_rates": _learning_rates(settings["learning_rates"], family, where),
         }
@@ -161,8 +161,30 @@ def eval_sets(jobs: dict[str, IsTreeSpec]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _family_keys(block: dict[str, Any]):
+    """(config key, family name) of every family named as a key: the sizes' shapes and the
+    per-family learning rates (the schema admits any such name; the registry decides)."""
+    for size, shapes in (block.get("sizes") or {}).items():
+        for family in shapes:
+            yield f"istree.sizes.{size}.{family}", family
+    overlays = [("istree.training", block.get("training"))]
+    for sweep, body in (block.get("sweeps") or {}).items():
+        overlays.append((f"istree.sweeps.{sweep}.training", body.get("training")))
+        for b, grid in enumerate(body.get("grid") or []):
+            overlays.append((f"istree.sweeps.{sweep}.grid[{b}].training", grid.get("training")))
+    for where, training in overlays:
+        rates = (training or {}).get("learning_rates")
+        if isinstance(rates, dict):
+            yield from ((f"{where}.learning_rates.{family}", family) for family in rates)
+
+
 def check(block: dict[str, Any]) -> dict[str, dict[str, IsTreeSpec]]:
     """Expand every sweep (raising ConfigError on the first problem); jobs by sweep."""
+    for where, family in _family_keys(block):
+        if family not in FAMILIES:
+            raise ConfigError(
+                f"config key {where}: unknown family {family!r}; allowed: {', '.join(FAMILIES)}"
+            )
     jobs = {sweep: job_specs(block, sweep) for sweep in block.get("sweeps") or {}}
     for specs in jobs.values():
         eval_sets(specs)

@@ -2,7 +2,8 @@
 
 Every model is ``embedding → body → head``. The embedding is, as in the authors' code, a frozen
 sinusoidal table over token ids whose transpose is the output head (``embedding: sinusoidal``);
-``embedding: learned`` trains a tied table instead. Bodies:
+``embedding: learned`` trains a tied table instead. Bodies (a family is one line of
+``separations.families.LM_FAMILIES`` naming its body builder; these three are built here):
 
 ``transformer``  LLaMA-style decoder layers and a final RMSNorm (:mod:`separations.models.llama`).
 ``mamba``        Mamba blocks and a final RMSNorm (:mod:`separations.models.mamba`).
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..families import LM_EMBEDDINGS as EMBEDDINGS
-from ..families import LM_FAMILIES as FAMILIES  # noqa: F401 - re-exported: lm.FAMILIES
+from ..families import LM_FAMILIES as FAMILIES
 from ..families import Shape
 from .llama import DecoderLayer, KVCache, Llama, RMSNorm
 
@@ -121,6 +122,21 @@ class MambaStack(nn.Module):
         return x
 
 
+def llama_body(shape: Shape, max_len: int) -> Llama:
+    """``transformer``: LLaMA-style decoder layers and a final RMSNorm."""
+    return Llama(shape.width, shape.depth, shape.heads, max_len, ffn=shape.ffn)
+
+
+def mamba_body(shape: Shape, max_len: int) -> MambaStack:
+    """``mamba``: Mamba blocks and a final RMSNorm."""
+    return MambaStack(shape, max_len, attention=False)
+
+
+def hybrid_body(shape: Shape, max_len: int) -> MambaStack:
+    """``hybrid``: Mamba blocks, a final RMSNorm, then one causal LLaMA decoder layer."""
+    return MambaStack(shape, max_len, attention=True)
+
+
 class LanguageModel(nn.Module):
     """Token ids (B×T) → next-token logits (B×T×V)."""
 
@@ -140,12 +156,7 @@ class LanguageModel(nn.Module):
             self.embedding.weight.requires_grad_(False)
         else:
             nn.init.normal_(self.embedding.weight, std=1.0 / math.sqrt(shape.width))
-        if shape.family == "transformer":
-            self.body: nn.Module = Llama(
-                shape.width, shape.depth, shape.heads, max_len, ffn=shape.ffn
-            )
-        else:
-            self.body = MambaStack(shape, max_len, attention=shape.family == "hybrid")
+        self.body = FAMILIES[shape.family].build_body(shape, max_len)
 
     def check_length(self, length: int) -> None:
         if length > self.max_len:
@@ -164,7 +175,7 @@ class LanguageModel(nn.Module):
     def begin(self, prompt: torch.Tensor):
         """Run the prompt (B×P); returns (logits at its last position, generation state)."""
         self.check_length(prompt.shape[1])
-        if isinstance(self.body, Llama):
+        if hasattr(self.body, "new_cache"):  # a key-value cache (LMFamily.body says how)
             cache = self.body.new_cache(prompt.shape[0], self.embedding.weight)
             hidden = self.body(self.embedding(prompt), cache)
             return self.logits(hidden[:, -1]), cache
@@ -176,7 +187,7 @@ class LanguageModel(nn.Module):
 
     def step(self, token: torch.Tensor, state):
         """Feed one token per sequence (B); returns (next-token logits B×V, state)."""
-        if isinstance(state, KVCache):
+        if not isinstance(state, dict):  # a key-value cache: the body takes the token with it
             self.check_length(state.pos + 1)
             hidden = self.body(self.embedding(token[:, None]), state)
             return self.logits(hidden[:, -1]), state
