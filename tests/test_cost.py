@@ -153,3 +153,19 @@ def test_report_emits_the_macros_the_paper_quotes(tmp_path):
         re.search(r"res@gpu-hours-paper-a100\\endcsname\{([\d,]+)", numbers)[1].replace(",", "")
     )
     assert low > cost.PAPER1_GPU_HOURS
+
+
+@pytest.mark.parametrize("paper", [1, 2])
+def test_a_paper_grid_family_without_a_flop_formula_is_refused_before_work(paper, monkeypatch):
+    """The report estimates the `paper` grids' GPU-hours; a family there without a formula in
+    separations.flops.FORMULAS is refused by the config check, naming the grid block's key."""
+    from separations import flops
+    from separations.settings import ConfigError
+
+    config = sweep_config.load(ROOT / "config.yaml")
+    sweep_config.check(config)  # every family of today's paper grids has one
+    formula = "lstm" if paper == 1 else "mamba-lm"
+    monkeypatch.delitem(flops.FORMULAS, formula)
+    key = r"sweeps\.paper\.grid\[1\]\.model" if paper == 1 else r"istree\.sweeps\.paper\.grid\[0\]"
+    with pytest.raises(ConfigError, match=rf"config key {key}.*no FLOP formula '{formula}'"):
+        sweep_config.check(config)

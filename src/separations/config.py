@@ -564,10 +564,38 @@ def check(config: dict[str, Any]) -> None:
 
         istree_sweeps.check(config["istree"])
     _check_critical_width(config)
+    _check_flop_formulas(config)
     if config.get("constructions") is not None:
         from .constructions import sweep as constructions_sweep
 
         constructions_sweep.validate(config["constructions"])
+
+
+def _check_flop_formulas(config: dict[str, Any]) -> None:
+    """Every family of the ``paper`` grids (paper 1's and IsTree's) has a FLOP formula in the cost
+    model (:data:`separations.flops.FORMULAS`): the report estimates that grid's GPU-hours, so a
+    family without one is refused here, not when the tables are built after training."""
+    from .families import LM_FAMILIES
+    from .flops import COSTED_SWEEP, FORMULAS
+
+    def refuse(where: str, family: str, formula: str) -> None:
+        raise ConfigError(
+            f"config key {where}: the cost model has no FLOP formula {formula!r} for family "
+            f"{family!r} (the report estimates the {COSTED_SWEEP} grid's GPU-hours with it); "
+            f"add one to FORMULAS in src/separations/flops.py; formulas: {', '.join(FORMULAS)}"
+        )
+
+    body = config["sweeps"].get(COSTED_SWEEP) or {}
+    for b, block in enumerate(body.get("grid") or []):
+        for model in block["model"]:
+            if model not in FORMULAS:
+                refuse(f"sweeps.{COSTED_SWEEP}.grid[{b}].model", model, model)
+    istree = ((config.get("istree") or {}).get("sweeps") or {}).get(COSTED_SWEEP) or {}
+    for b, block in enumerate(istree.get("grid") or []):
+        for family in block["family"]:
+            formula = LM_FAMILIES[family].flops  # a registered family: istree.sweeps checked it
+            if formula not in FORMULAS:
+                refuse(f"istree.sweeps.{COSTED_SWEEP}.grid[{b}].family", family, formula)
 
 
 def _check_critical_width(config: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ example, for the layers each family really has (``separations.models``):
 * the hybrid: its Mamba blocks plus one attention block; every model: the input layer (a matmul
   only for vector inputs) and the output head at every position.
 
-Checked against ``torch.utils.flop_counter.FlopCounterMode`` in tests/test_cost.py (which sees
+The formulas, one per family, are :data:`separations.flops.FORMULAS`. Checked against
+``torch.utils.flop_counter.FlopCounterMode`` in tests/test_cost.py (which sees
 the matmuls but not the recurrent kernels or the scan). For Mamba blocks the counter reports ~40%
 more than this model (0.46 against 0.33 GFLOP a step for one layer at width 64, N = 20, batch
 64): it counts the depthwise convolution's backward as an ungrouped one (``groups`` = 128 times
@@ -46,6 +47,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+# the formulas per family live in separations.flops (the config check reads them); re-exported
+from .flops import CHUNK, COSTED_SWEEP, FORMULAS, SCAN_FLOPS, Model, layer_flops  # noqa: F401
 from .specs import JobSpec
 
 #: peak fp32 FLOP/s of one GPU (datasheets); TF32 tensor cores on the A100: 156e12
@@ -58,70 +61,10 @@ UTILISATION = (0.2, 0.5)
 #: seconds per kernel launch (forward and backward, host-side) and kernels per layer and step
 LAUNCH_S = 10e-6
 KERNELS_PER_LAYER = 60
-#: FLOPs of the selective scan per token, channel and state (exp, decay, input, read-out)
-SCAN_FLOPS = 8
-#: chunk length of the chunked linear-attention form (RetNet, linear Transformer)
-CHUNK = 32
 #: paper 1's reported compute (../shared/spec/paper1-separations.md): at most 1,200 GPU-hours
 #: on V100 and 1080 Ti GPUs; paper 2's: 8 A100s for about 2 days
 PAPER1_GPU_HOURS = 1200
 PAPER2_GPU_HOURS = 8 * 48
-
-
-@dataclass(frozen=True)
-class Model:
-    """What the FLOP count needs of one model: family, sizes, sequence and vocabulary."""
-
-    family: str
-    depth: int
-    width: int
-    length: int  # T, tokens per example
-    heads: int = 1
-    outputs: int = 0  # output head width (at every position)
-    inputs: int = 0  # input width of a linear encoder (vector inputs); 0: an embedding lookup
-    ffn: int | None = None  # SwiGLU width of the LM families (None: 4 d GELU MLP)
-    d_state: int = 16
-
-
-def _attention(d: int, t: int, mlp: float) -> float:
-    """One attention block per token: projections 8 d^2, MLP, scores and values 4 T d."""
-    return 8 * d * d + mlp + 4 * t * d
-
-
-def _mamba(d: int, n: int) -> float:
-    """One Mamba block per token (expand 2, conv 4, dt rank ceil(d / 16))."""
-    e, r = 2 * d, math.ceil(d / 16)
-    projections = 2 * d * 2 * e + 2 * e * d + 2 * e * (r + 2 * n) + 2 * r * e
-    return projections + 2 * 4 * e + SCAN_FLOPS * e * n
-
-
-def _chunked(d: int, t: int, heads: int) -> float:
-    """Decayed linear attention in chunks, per token: intra-chunk 4 C d, state 4 d d_h."""
-    return 4 * min(CHUNK, t) * d + 4 * d * (d // heads)
-
-
-def layer_flops(m: Model) -> float:
-    """Forward FLOPs of the backbone's layers, per token."""
-    d, t = m.width, m.length
-    if m.family in ("transformer", "llama"):
-        mlp = 6 * d * m.ffn if m.ffn else 16 * d * d
-        return m.depth * _attention(d, t, mlp)
-    if m.family == "lstm":
-        return m.depth * 16 * d * d
-    if m.family == "gru":
-        return m.depth * 12 * d * d
-    if m.family in ("mamba", "mamba-lm"):
-        return m.depth * _mamba(d, m.d_state)
-    if m.family == "dss":
-        return m.depth * (2 * d * d + 15 * d * math.log2(2 * t))
-    if m.family == "retnet":
-        return m.depth * (10 * d * d + 16 * d * d + _chunked(d, t, m.heads))
-    if m.family == "linear":
-        return m.depth * (24 * d * d + _chunked(d, t, m.heads))
-    if m.family in ("hybrid", "hybrid-lm"):
-        mlp = 6 * d * m.ffn if m.ffn else 16 * d * d
-        return m.depth * _mamba(d, m.d_state) + _attention(d, t, mlp)
-    raise ValueError(f"no FLOP formula for family {m.family!r}")
 
 
 def forward_flops(m: Model, batch: int) -> float:
@@ -268,7 +211,7 @@ def estimate(part: str, costs: list[JobCost]) -> Estimate:
     )
 
 
-def sweep_estimates(config: dict[str, Any], sweep: str = "paper") -> list[Estimate]:
+def sweep_estimates(config: dict[str, Any], sweep: str = COSTED_SWEEP) -> list[Estimate]:
     """Paper 1's part and paper 2's IsTree part of ``sweep`` (a part without jobs is left out)."""
     parts = [
         (
@@ -365,7 +308,7 @@ def write_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> st
     return text.rstrip("\n") + "\n\n" + wrapped + "\n"
 
 
-def config_part(config: dict[str, Any], sweep: str = "paper") -> dict[str, Any]:
+def config_part(config: dict[str, Any], sweep: str = COSTED_SWEEP) -> dict[str, Any]:
     """What :func:`sweep_estimates` reads of ``config`` for ``sweep`` (the report's input)."""
     istree = dict(config.get("istree") or {})
     istree["sweeps"] = {k: v for k, v in (istree.get("sweeps") or {}).items() if k == sweep}
