@@ -259,6 +259,13 @@ def summarize(table: pd.DataFrame, protocol: Protocol | None = None, cap=None) -
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     cell_rows = cells(table, protocol)
     per_run = runs(table, protocol)
+    # each run's test interval's lower end, by (model, depth, length, width, lr, seed): the first
+    # row of a run, as a filter of per_run would find it (one dict lookup, not a filter a seed)
+    keys = ["model", "depth", "length", "width", "lr", "seed"]
+    test_low: dict[tuple, float] = {}
+    for *key, low in per_run[[*keys, "test_low"]].itertuples(index=False):
+        test_low.setdefault(tuple(key), low)
+    seeds_of = per_run.groupby(["model", "depth", "length"])["seed"].unique()
     out = []
     for (model, depth, length), part in cell_rows.groupby(["model", "depth", "length"]):
         part = part.sort_values("width")
@@ -268,14 +275,12 @@ def summarize(table: pd.DataFrame, protocol: Protocol | None = None, cap=None) -
         critical = int(solved["width"].min()) if not capped else widths[-1]
         seed_widths: dict[int, int] = {}
         seeds_capped = 0
-        mine = per_run[(per_run["model"] == model) & (per_run["length"] == length)]
-        mine = mine[mine["depth"] == depth]
-        for seed in sorted(mine["seed"].unique()):
+        seeds = seeds_of.get((model, depth, length), [])
+        for seed in sorted(seeds):
             found = None
             for row in part.itertuples():
-                run = mine[(mine["width"] == row.width) & (mine["lr"] == row.best_lr)]
-                run = run[run["seed"] == seed]
-                if not run.empty and float(run["test_low"].iloc[0]) >= float(row.threshold):
+                low = test_low.get((model, depth, length, row.width, row.best_lr, seed))
+                if low is not None and float(low) >= float(row.threshold):
                     found = int(row.width)
                     break
             if found is None:
