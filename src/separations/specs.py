@@ -185,6 +185,15 @@ class IsTreeSpec(JobSpec):
         return self.format
 
 
+def _training_int(name: str, default: int | None = None) -> property:
+    """A critical-width spec's integer training setting ``name``, read as a property."""
+
+    def read(spec: CriticalWidthSpec) -> int:
+        return int(spec.training[name] if default is None else spec.training.get(name, default))
+
+    return property(read, doc=f"the training setting {name}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CriticalWidthSpec(_Json):
     """The critical-width study: one (family, N) job that searches its widths, each width one
@@ -202,21 +211,10 @@ class CriticalWidthSpec(_Json):
     training: Mapping[str, Any]
 
     # the training settings the workflow reads of a job (its threads and evaluation sets)
-    @property
-    def threads(self) -> int:
-        return int(self.training.get("threads", 1))
-
-    @property
-    def eval_size(self) -> int:
-        return int(self.training["eval_size"])
-
-    @property
-    def test_size(self) -> int:
-        return int(self.training["test_size"])
-
-    @property
-    def data_seed(self) -> int:
-        return int(self.training["data_seed"])
+    threads = _training_int("threads", default=1)
+    eval_size = _training_int("eval_size")
+    test_size = _training_int("test_size")
+    data_seed = _training_int("data_seed")
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: _plain(getattr(self, name)) for name in _layout(type(self))[0]}
