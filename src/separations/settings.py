@@ -77,7 +77,7 @@ def expand(
     axes: Sequence[str],
     cells: Callable[[dict[str, Any], dict[str, Any], str], Iterable[Cell]],
     build: Callable[[dict[str, Any], str], Any],
-    keys: Iterable[str] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The job table of one sweep of any study, by job id: the one expander of the package.
 
@@ -85,7 +85,8 @@ def expand(
     values per axis in ``axes`` and an optional ``training`` overlay on the sweep's ``training``.
     Each combination of axis values (the Cartesian product of a block) becomes the jobs that
     ``cells(values, settings, where)`` makes of it (a study may refuse a combination with a
-    :class:`ConfigError` naming ``where``, or make several jobs of one: paper 1's heads). With
+    :class:`ConfigError` naming ``where``; paper 1 folds the heads of a family without heads
+    into one job, which the block then makes once per listed head count, all equal). With
     ``keys`` every job carries its :func:`config_hash` of those fields (``config_hash``), and a
     job made by two blocks must agree on it (without, on every setting). ``build(spec, where)``
     makes the typed spec.
