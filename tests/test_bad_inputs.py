@@ -150,6 +150,28 @@ def test_train_refuses_bad_input_files_before_training(valid, spec, tmp_path, ca
     assert not out.exists()
 
 
+def test_train_refuses_another_jobs_evaluation_set_in_its_studys_words(valid, tmp_path, capsys):
+    """Paper 1 says N (the input length); an IsTree job says n (nodes) and names the format."""
+    from separations.istree import sweeps as istree_sweeps
+    from separations.istree.train import main as istree_main
+
+    config = sweep_config.load()
+    spec = next(iter(sweep_config.job_specs(config, "ci").values()))
+    other = valid / "other-length.parquet"
+    args = ["--data", str(other), "--out", str(tmp_path / "a" / "m.parquet")]
+    assert train_main(["--spec", spec.to_json(), *args]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"an evaluation set for idxl at N=14, not for this job's {spec.task} at N=" in line
+    job = istree_sweeps.job_specs(config["istree"], "ci")["cot/mamba/tiny/n4"]
+    nocot = tmp_path / "nocot.parquet"
+    assert data_main(["istree", "--length", "4", "--count", "4", "--seed", "1",
+                      "--params", '{"format": "nocot"}', "--out", str(nocot)]) == 0  # fmt: skip
+    args = ["--data", str(nocot), "--out", str(tmp_path / "b" / "m.parquet")]
+    assert istree_main(["--spec", job.to_json(), *args]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "for istree at n=4 (nocot), not for this job's istree at n=4 (cot)" in line, line
+
+
 def test_train_refuses_a_spec_that_is_not_json(valid, tmp_path, capsys):
     status = train_main(["--spec", "{task: idxl", "--data", str(valid / "valid.parquet"),
                          "--out", str(tmp_path / "m.parquet")])  # fmt: skip

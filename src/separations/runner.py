@@ -370,9 +370,10 @@ def eval_set_mismatch(meta: dict[str, str], spec: JobSpec) -> str | None:
         and (wanted is None or fmt == wanted)
     ):
         return None
+    at = f" at {spec.size_symbol}="
     return (
-        f"an evaluation set for {meta.get('task')} at N={meta.get('length')}"
-        f"{f' ({fmt})' if fmt else ''}, not for this job's {spec.task} at N={size}"
+        f"an evaluation set for {meta.get('task')}{at}{meta.get('length')}"
+        f"{f' ({fmt})' if fmt else ''}, not for this job's {spec.task}{at}{size}"
         + (f" ({wanted})" if wanted is not None else "")
     )
 

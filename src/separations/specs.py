@@ -80,6 +80,11 @@ class JobSpec(_Json):
         raise NotImplementedError
 
     @property
+    def size_symbol(self) -> str:
+        """How messages write the problem size: ``N`` (paper 1's input length)."""
+        return "N"
+
+    @property
     def data_format(self) -> str | None:
         """The evaluation sets' format (paper 2's nocot/cot/retrieval; None for paper 1)."""
         return None
@@ -179,6 +184,10 @@ class IsTreeSpec(JobSpec):
     @property
     def instance_size(self) -> int:
         return self.n
+
+    @property
+    def size_symbol(self) -> str:
+        return "n"  # nodes
 
     @property
     def data_format(self) -> str | None:
