@@ -182,6 +182,11 @@ class IsTreeSpec(JobSpec):
     generate_every: int
 
     @property
+    def task_params(self) -> dict[str, Any]:
+        """The IsTree task's parameters: its format and graph distribution."""
+        return {"format": self.format, "graph": self.graph}
+
+    @property
     def instance_size(self) -> int:
         return self.n
 
@@ -192,6 +197,20 @@ class IsTreeSpec(JobSpec):
     @property
     def data_format(self) -> str | None:
         return self.format
+
+
+def eval_set_params(spec: JobSpec | CriticalWidthSpec) -> dict[str, Any]:
+    """How a job's validation and held-out test sets are drawn, for every study: ``count`` and
+    ``seed`` of the validation set, ``test_count`` and ``test_seed`` (the next seed; drawn
+    disjoint from validation) of the test set, and the task parameters as JSON: what the data
+    rules pass to ``separations.data``."""
+    return {
+        "count": spec.eval_size,
+        "seed": spec.data_seed,
+        "test_count": spec.test_size,
+        "test_seed": spec.data_seed + 1,
+        "params": json.dumps(spec.task_params, sort_keys=True),
+    }
 
 
 def _training_int(name: str, default: int | None = None) -> property:

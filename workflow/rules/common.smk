@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from separations import config as sweep_config  # noqa: E402
 from separations.cost import config_part as cost_config_part  # noqa: E402
+from separations.specs import eval_set_params  # noqa: E402
 
 SWEEP = config["sweep"]
 JOBS = {name: sweep_config.job_specs(config, name) for name in config["sweeps"]}
@@ -62,19 +63,6 @@ def eval_set_spec(wildcards):
             f"sweep {wildcards.sweep!r} has no job for task {wildcards.task!r} at N={wildcards.length}"
         )
     return eval_set_params(matching[0])
-
-
-def eval_set_params(spec):
-    """How a paper-1 job's validation and held-out test sets are drawn (the test set from the
-    next seed, disjoint from validation): what the data rules pass to separations.data.
-    """
-    return {
-        "count": spec.eval_size,
-        "seed": spec.data_seed,
-        "test_count": spec.test_size,
-        "test_seed": spec.data_seed + 1,
-        "params": json.dumps(spec.task_params, sort_keys=True),
-    }
 
 
 # Result tables and paper artefacts.

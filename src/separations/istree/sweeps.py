@@ -7,14 +7,13 @@ be built, a graph too small) and raises :class:`~separations.settings.ConfigErro
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..families import LM_EMBEDDINGS as EMBEDDINGS
 from ..families import LM_FAMILIES as FAMILIES
 from ..families import Shape
 from ..settings import ConfigError, expand
-from ..specs import IsTreeSpec
+from ..specs import IsTreeSpec, eval_set_params
 from ..tasks.istree.formats import FORMATS, max_length
 from ..tasks.istree.graphs import MIN_NODES
 
@@ -142,15 +141,7 @@ def eval_sets(jobs: dict[str, IsTreeSpec]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for spec in jobs.values():
         key = f"{spec.format}/n{spec.n}"
-        want = {
-            "format": spec.format,
-            "n": spec.n,
-            "count": spec.eval_size,
-            "seed": spec.data_seed,
-            "test_count": spec.test_size,
-            "test_seed": spec.data_seed + 1,
-            "params": json.dumps({"format": spec.format, "graph": spec.graph}, sort_keys=True),
-        }
+        want = {"format": spec.format, "n": spec.n, **eval_set_params(spec)}
         if key in out and out[key] != want:
             raise ConfigError(
                 f"config key istree.sweeps.{spec.sweep}: jobs at format {spec.format} and "

@@ -199,7 +199,7 @@ def rung_scores(rows_by_run: dict[tuple[float, int], list[dict]], lrs: list[floa
 TRAINER = Trainer(
     spec_type=IsTreeSpec,
     run_type=Run,
-    task_of=lambda spec: build_task("istree", spec.n, {"format": spec.format, "graph": spec.graph}),
+    task_of=lambda spec: build_task("istree", spec.n, spec.task_params),
     score=rung_scores,
     table=schema.table,
     prog="python -m separations.istree.train",
